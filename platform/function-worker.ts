@@ -1,0 +1,84 @@
+/**
+ * Local platform (never deployed): runs one Edge Function's `index.ts` unchanged in its own
+ * process, like one isolate of the edge runtime. The handler the module passes to `Deno.serve` is
+ * captured and served on an ephemeral port; the gateway sends one request at a time, so the CPU
+ * and peak-memory deltas of this process are the invocation's own.
+ *
+ * Protocol on stdout (one JSON object per line):
+ *   {"ready": <port>}                                   once the module is loaded
+ *   {"invocation": {"cpu_ms", "peak_rss_mb", "wall_ms"}}  after each response body has ended
+ */
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+
+type Handler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+const [entry] = Deno.args;
+if (!entry) throw new Error("usage: function-worker.ts <path to index.ts>");
+
+const realServe = Deno.serve;
+let handler: Handler | undefined;
+// deno-lint-ignore no-explicit-any
+(Deno as any).serve = (a: unknown, b?: unknown) => {
+  // Deno.serve(handler) | Deno.serve(options, handler) | Deno.serve({ handler, ...options })
+  const h = typeof a === "function" ? a : typeof b === "function" ? b : (a as { handler?: unknown })?.handler;
+  if (typeof h !== "function") throw new Error("Deno.serve was called without a handler");
+  handler = h as Handler;
+  return { finished: new Promise<void>(() => {}), shutdown: () => Promise.resolve(), ref() {}, unref() {} };
+};
+
+await import(pathToFileURL(entry).href);
+if (!handler) throw new Error(`${entry} did not call Deno.serve`);
+const serve = handler;
+
+const out = (obj: unknown) => Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+
+function resetPeakRss(): void {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5"); // resets VmHWM (Linux >= 4.0)
+  } catch { /* not Linux: the peak then covers the process lifetime */ }
+}
+
+function peakRssMb(): number {
+  const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+)/);
+  return m ? Number(m[1]) / 1024 : Deno.memoryUsage().rss / 1048576;
+}
+
+realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready: port }) }, async (req, info) => {
+  resetPeakRss();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const report = () => {
+    const cpu = process.cpuUsage(cpu0);
+    out({
+      invocation: {
+        cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
+        peak_rss_mb: Math.round(peakRssMb() * 10) / 10,
+        wall_ms: Math.round(performance.now() - t0),
+      },
+    });
+  };
+  let res: Response;
+  try {
+    res = await serve(req, info);
+  } catch (err) {
+    console.error(JSON.stringify({ event: "worker.uncaught", error: String(err) }));
+    res = Response.json({ code: "WORKER_ERROR", message: "Function failed due to an uncaught error" }, { status: 500 });
+  }
+  if (!res.body) {
+    report();
+    return res;
+  }
+  // Streamed bodies: the invocation ends when the last chunk is sent (or the client goes away).
+  let done = false;
+  const finish = () => {
+    if (!done) {
+      done = true;
+      report();
+    }
+  };
+  const body = res.body.pipeThrough(new TransformStream({ flush: finish }));
+  // `completed` settles when the response is fully delivered or the client went away.
+  (info as Deno.ServeHandlerInfo & { completed?: Promise<void> }).completed?.then(finish, finish);
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+});

@@ -1,0 +1,89 @@
+/**
+ * Local platform (never deployed): one process on 127.0.0.1:54321 standing in for the
+ * Supabase API edge: /functions/v1 (gateway), /storage/v1 (Storage API), and the pg_net
+ * delivery worker. /_platform/health and /_platform/invocations serve status and benchmarks.
+ */
+import postgres from "postgres";
+import { Gateway } from "./gateway.ts";
+import { projectKeys } from "./jwt.ts";
+import { NetWorker } from "./net-worker.ts";
+import { StorageApi } from "./storage.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const dbUrl = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const port = Number(Deno.env.get("SOULPRINT_API_PORT") ?? 54321);
+const state = Deno.env.get("SOULPRINT_STATE") ?? `${root}/.platform`;
+const apiUrl = `http://127.0.0.1:${port}`;
+
+const sql = postgres(dbUrl, { max: 10, onnotice: () => {} });
+const keys = await projectKeys();
+let killRate = 0;
+
+const gateway = new Gateway({
+  root,
+  env: {
+    SUPABASE_URL: apiUrl,
+    SUPABASE_DB_URL: dbUrl,
+    SUPABASE_ANON_KEY: keys.anon_key,
+    SUPABASE_SERVICE_ROLE_KEY: keys.service_role_key,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
+  },
+  workersPerFunction: Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 4),
+  wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
+  memoryMb: 256,
+  logFile: `${state}/logs/functions.log`,
+  killRate: () => killRate,
+});
+const storage = new StorageApi(sql, `${state}/storage`);
+const net = new NetWorker(sql);
+void net.run();
+
+// The gateway's chaos knob lives in the same settings table as the net worker's.
+setInterval(async () => {
+  try {
+    const [r] = await sql`select value from local_platform.settings where key = 'gateway_kill_rate'`;
+    killRate = Number(r?.value ?? 0);
+  } catch { /* database restarting: keep the last value */ }
+}, 500);
+
+const server = Deno.serve({
+  hostname: "127.0.0.1",
+  port,
+  onListen: () => Deno.writeTextFileSync(`${state}/run/edge.pid`, `${Deno.pid}\n`),
+}, async (req) => {
+  const url = new URL(req.url);
+  const fn = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
+  if (fn) return await gateway.handle(req, fn[1]!, fn[2] ?? "");
+  if (url.pathname.startsWith("/storage/v1/")) return await storage.handle(req, url.pathname.slice("/storage/v1".length));
+  if (url.pathname === "/_platform/health") {
+    let db = false;
+    try {
+      await sql`select 1`;
+      db = true;
+    } catch { /* reported below */ }
+    const netAge = Date.now() - net.lastPollAt;
+    return Response.json({
+      components: {
+        "functions-gateway": { up: true, detail: `${apiUrl}/functions/v1 (${gateway.invocations.length} invocations)` },
+        "storage-api": { up: db, detail: `${apiUrl}/storage/v1 -> ${state}/storage` },
+        "net-worker": { up: netAge < 5000, detail: `last poll ${netAge} ms ago, ${net.sent} sent, ${net.dropped} dropped` },
+      },
+    });
+  }
+  if (url.pathname === "/_platform/invocations") {
+    const since = Number(url.searchParams.get("since") ?? 0);
+    return Response.json(gateway.invocations.filter((i) => i.seq > since));
+  }
+  return new Response("not found", { status: 404 });
+});
+
+const shutdown = async () => {
+  net.stop();
+  gateway.close();
+  await server.shutdown();
+  await sql.end({ timeout: 2 });
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGTERM", shutdown);
+Deno.addSignalListener("SIGINT", shutdown);

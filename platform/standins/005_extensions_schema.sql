@@ -1,0 +1,3 @@
+-- Local stand-in (never deployed): Supabase projects keep extensions in an `extensions` schema.
+create schema if not exists extensions;
+grant usage on schema extensions to public;

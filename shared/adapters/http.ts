@@ -1,0 +1,42 @@
+/**
+ * HTTP helpers shared by every handler: caller authentication and coded error responses.
+ */
+import { normalizeError, PipelineError } from "../processors/errors.ts";
+
+/** Constant-time string comparison, so a wrong secret's timing reveals nothing. */
+function safeEqual(a: string, b: string): boolean {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  let diff = ea.length ^ eb.length;
+  for (let i = 0; i < Math.max(ea.length, eb.length); i++) diff |= (ea[i] ?? 0) ^ (eb[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * Requires the service secret as bearer token (the database's kicks and ops tools send it).
+ * @throws PipelineError AUTH_MISSING / AUTH_INVALID
+ */
+export function requireServiceCaller(req: Request, serviceKeys: readonly string[]): void {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  if (!token) throw new PipelineError("AUTH_MISSING", "missing bearer token");
+  if (!serviceKeys.some((k) => safeEqual(k, token))) throw new PipelineError("AUTH_INVALID", "invalid service secret");
+}
+
+/** A JSON error body `{code, message, retriable}` with the code's status. */
+export function errorResponse(err: unknown): Response {
+  const e = normalizeError(err);
+  if (e.status >= 500) console.error(JSON.stringify({ event: "request.failed", code: e.code, message: e.message }));
+  return Response.json(e.toJSON(), { status: e.status });
+}
+
+/**
+ * Parses a JSON body.
+ * @throws PipelineError INPUT_INVALID when the body is not JSON.
+ */
+export async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new PipelineError("INPUT_INVALID", "request body must be JSON");
+  }
+}
