@@ -34,7 +34,7 @@ interface Worker {
   port: number;
   busy: boolean;
   lines: AsyncIterator<string>;
-  idleTimer?: number;
+  idleTimer?: ReturnType<typeof setTimeout>;
 }
 
 const IDLE_MS = 60_000;

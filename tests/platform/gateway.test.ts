@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { API_URL, keys } from "../_support/platform.ts";
+
+Deno.test("gateway: unknown function is 404, invocations report CPU time and peak memory", async () => {
+  const missing = await fetch(`${API_URL}/functions/v1/no-such-function`, { method: "POST" });
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+
+  const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
+  const since = before.at(-1)?.seq ?? 0;
+  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  // The report is recorded once the response body has been delivered.
+  let inv: { fn: string; status: number; cpu_ms: number; peak_rss_mb: number }[] = [];
+  for (let i = 0; i < 50 && inv.length === 0; i++) {
+    inv = await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json();
+    if (!inv.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  const last = inv.find((i) => i.fn === "health");
+  assert.ok(last, "invocation recorded");
+  assert.equal(last.status, 200);
+  assert.ok(last.cpu_ms > 0 && last.cpu_ms < 2000, `cpu_ms ${last.cpu_ms}`);
+  assert.ok(last.peak_rss_mb > 10 && last.peak_rss_mb < 256, `peak_rss_mb ${last.peak_rss_mb}`);
+});
