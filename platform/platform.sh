@@ -100,8 +100,11 @@ start_edge() {
   rm -f "$EDGE_PID"
   # The server writes its own pid file once listening; setsid makes it a process-group leader so
   # that stop also ends its function workers.
-  (cd "$ROOT" && SOULPRINT_DB_URL="$DB_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE" \
-    setsid "$(deno_bin)" run -A --quiet "$ROOT/platform/server.ts" >>"$LOGS/edge.log" 2>&1 </dev/null &)
+  (
+    cd "$ROOT" || exit 1
+    export SOULPRINT_DB_URL="$DB_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE"
+    exec setsid "$(deno_bin)" run -A --quiet "$ROOT/platform/server.ts"
+  ) >>"$LOGS/edge.log" 2>&1 </dev/null &
   for _ in $(seq 1 150); do
     if [[ -f $EDGE_PID ]]; then
       edge_running || { tail -n 30 "$LOGS/edge.log" >&2; die "the edge server exited (log: $LOGS/edge.log)"; }

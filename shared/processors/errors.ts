@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, retriable: false },
   NOT_FOUND: { status: 404, retriable: false },
   CONFLICT: { status: 409, retriable: false },
+  LEASE_LOST: { status: 409, retriable: false },
+  JOB_INACTIVE: { status: 409, retriable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false },
   CONFIG_INVALID: { status: 500, retriable: false },
   DB_UNAVAILABLE: { status: 503, retriable: true },
