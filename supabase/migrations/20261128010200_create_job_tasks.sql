@@ -53,4 +53,14 @@ create table if not exists private.job_stage_runs (
   primary key (job_id, stage)
 );
 
-grant select on private.job_tasks, private.kicks, private.job_stage_runs to service_role;
+/* Every status change of every job: the timeline ops read, and proof of exactly-once advances. */
+create table if not exists private.job_events (
+  id bigint generated always as identity primary key,
+  job_id uuid not null references public.processing_jobs (id) on delete cascade,
+  from_status text,
+  to_status text not null,
+  at timestamptz not null default clock_timestamp()
+);
+create index if not exists job_events_job on private.job_events (job_id, id);
+
+grant select on private.job_tasks, private.kicks, private.job_stage_runs, private.job_events to service_role;

@@ -112,11 +112,14 @@ end $$;
 
 /*
  * processing_jobs__enqueue() after insert or update of status.
- * Closes the previous stage's run and enqueues the new stage's first task (same transaction).
+ * Records the transition, closes the previous stage's run and enqueues the new stage's first
+ * task (same transaction).
  */
 create or replace function private.processing_jobs__enqueue() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
+  insert into private.job_events (job_id, from_status, to_status)
+  values (new.id, case when tg_op = 'UPDATE' then old.status end, new.status);
   if tg_op = 'UPDATE' then
     update private.job_stage_runs set completed_at = clock_timestamp()
      where job_id = new.id and stage = old.status and completed_at is null and new.status <> 'failed';

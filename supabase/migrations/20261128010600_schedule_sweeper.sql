@@ -66,16 +66,17 @@ end $$;
  * private.sweep_for(seconds, every) procedure
  * For pg_cron versions without second-level schedules (< 1.5): one run per minute that sweeps
  * every `every` seconds for `seconds`, committing after each sweep so its kicks go out.
+ * (No SET clause: a procedure with one cannot commit. Not security definer; names qualified.)
  */
 create or replace procedure private.sweep_for(p_seconds integer, p_every integer)
-language plpgsql set search_path = '' as $$
+language plpgsql as $$
 declare t_end timestamptz := clock_timestamp() + make_interval(secs => p_seconds);
 begin
   loop
     perform private.sweep();
     commit;
     exit when clock_timestamp() + make_interval(secs => p_every) > t_end;
-    perform pg_sleep(p_every);
+    perform pg_catalog.pg_sleep(p_every);
   end loop;
 end $$;
 
