@@ -4,7 +4,8 @@
  * captured and served on an ephemeral port; the gateway sends one request at a time, so the CPU
  * and peak-memory deltas of this process are the invocation's own.
  *
- * Protocol on stdout (one JSON object per line):
+ * Protocol on stdout, one line each, prefixed with PROTOCOL_MARK so the function's own
+ * console output (also on stdout) is told apart and logged:
  *   {"ready": <port>}                                   once the module is loaded
  *   {"invocation": {"cpu_ms", "peak_rss_mb", "wall_ms"}}  after each response body has ended
  */
@@ -31,7 +32,8 @@ await import(pathToFileURL(entry).href);
 if (!handler) throw new Error(`${entry} did not call Deno.serve`);
 const serve = handler;
 
-const out = (obj: unknown) => Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+export const PROTOCOL_MARK = "\u001eplatform ";
+const out = (obj: unknown) => Deno.stdout.writeSync(new TextEncoder().encode(PROTOCOL_MARK + JSON.stringify(obj) + "\n"));
 
 function resetPeakRss(): void {
   try {

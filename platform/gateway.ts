@@ -33,9 +33,13 @@ interface Worker {
   proc: Deno.ChildProcess;
   port: number;
   busy: boolean;
-  lines: AsyncIterator<string>;
+  /** Next protocol message from the worker (null when it exited). */
+  next: () => Promise<Record<string, unknown> | null>;
   idleTimer?: ReturnType<typeof setTimeout>;
 }
+
+/** Must match function-worker.ts. */
+const PROTOCOL_MARK = "\u001eplatform ";
 
 const IDLE_MS = 60_000;
 
@@ -114,16 +118,35 @@ export class Gateway {
       stderr: "piped",
     }).spawn();
     this.pipeLogs(name, proc.pid, proc.stderr);
-    const lines = readLines(proc.stdout)[Symbol.asyncIterator]();
-    const first = await lines.next();
-    const ready = first.done ? null : JSON.parse(first.value).ready;
+    // stdout carries both protocol messages and the function's console output: split them.
+    const queue: Array<Record<string, unknown> | null> = [];
+    const waiting: Array<(m: Record<string, unknown> | null) => void> = [];
+    const push = (m: Record<string, unknown> | null) => {
+      const w = waiting.shift();
+      if (w) w(m);
+      else queue.push(m);
+    };
+    const enc = new TextEncoder();
+    (async () => {
+      try {
+        for await (const line of readLines(proc.stdout)) {
+          if (line.startsWith(PROTOCOL_MARK)) push(JSON.parse(line.slice(PROTOCOL_MARK.length)));
+          else this.log.writeSync(enc.encode(`${new Date().toISOString()} ${name}[${proc.pid}] ${line}\n`));
+        }
+      } catch { /* worker killed */ }
+      push(null);
+    })();
+    const next = () =>
+      queue.length ? Promise.resolve(queue.shift()!) : new Promise<Record<string, unknown> | null>((r) => waiting.push(r));
+    const first = await next();
+    const ready = first?.ready;
     if (typeof ready !== "number") {
       try {
         proc.kill("SIGKILL");
       } catch { /* already gone */ }
       throw new Error(`function ${name} failed to boot`);
     }
-    return { proc, port: ready, busy: false, lines };
+    return { proc, port: ready, busy: false, next };
   }
 
   private async pipeLogs(name: string, pid: number, stream: ReadableStream<Uint8Array>) {
@@ -217,6 +240,11 @@ export class Gateway {
     } catch (err) {
       return Response.json({ code: "BOOT_ERROR", message: String(err) }, { status: 503 });
     }
+    if (req.signal.aborted) {
+      // The caller gave up while the request waited for a worker (e.g. a pg_net timeout).
+      this.release(name, w);
+      return new Response(null, { status: 499 });
+    }
     const url = new URL(req.url);
     const kill = Math.random() < this.opts.killRate();
     const ctl = new AbortController();
@@ -227,17 +255,14 @@ export class Gateway {
       try {
         w.proc.kill("SIGKILL");
       } catch { /* gone */ }
-    }, kill ? Math.random() * 50 : this.opts.wallClockMs);
+    }, kill ? 10 + Math.random() * 90 : this.opts.wallClockMs); // chaos kills land 10..100 ms into the run
     let finished = false;
     const finish = async (status: number) => {
       if (finished) return;
       finished = true;
       clearTimeout(killTimer);
       let stats: { cpu_ms?: number; peak_rss_mb?: number } = {};
-      if (!killed) {
-        const line = await w.lines.next().catch(() => ({ done: true as const, value: undefined }));
-        if (!line.done) stats = JSON.parse(line.value).invocation ?? {};
-      }
+      if (!killed) stats = ((await w.next())?.invocation ?? {}) as typeof stats;
       this.record({
         fn: name,
         status: killed ? 546 : status,

@@ -29,7 +29,7 @@ const gateway = new Gateway({
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
   },
-  workersPerFunction: Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 4),
+  workersPerFunction: Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8),
   wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
   memoryMb: 256,
   logFile: `${state}/logs/functions.log`,

@@ -15,6 +15,7 @@ create table if not exists private.job_tasks (
   lease_until timestamptz,
   lease_token uuid,
   claimed_by text,
+  claimed_at timestamptz,
   kicked_at timestamptz,
   last_error text,
   last_error_code text,

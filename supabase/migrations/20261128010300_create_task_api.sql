@@ -88,6 +88,7 @@ begin
   update private.job_tasks t
      set state = 'running', attempts = t.attempts + 1, lease_token = gen_random_uuid(),
          lease_until = now() + make_interval(secs => cfg.lease_seconds), claimed_by = p_worker,
+         claimed_at = clock_timestamp(),
          updated_at = now()
     from chosen
    where t.id = chosen.id

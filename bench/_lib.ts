@@ -1,0 +1,42 @@
+/** Shared helpers for benchmarks and the chaos scenario (local platform only). */
+import type postgres from "postgres";
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[i]!;
+}
+
+/** Sets a chaos knob and waits until the platform has re-read it (it polls every second). */
+export async function setKnob(sql: postgres.Sql, key: string, value: number): Promise<void> {
+  await sql`update local_platform.settings set value = ${value} where key = ${key}`;
+  await new Promise((r) => setTimeout(r, 1300));
+}
+
+export async function createUsers(sql: postgres.Sql, n: number, label: string): Promise<string[]> {
+  const rows = await sql`insert into auth.users (id, email)
+    select gen_random_uuid(), ${label} || '-' || g || '-' || substr(md5(random()::text), 1, 6) || '@bench.test'
+      from generate_series(1, ${n}) g returning id`;
+  return rows.map((r) => r.id as string);
+}
+
+export async function startSelftests(sql: postgres.Sql, users: string[], tasks: number, workMs: number): Promise<string[]> {
+  const rows = await sql`select private.start_selftest(u, ${tasks}, ${workMs}) as job from unnest(${users}::uuid[]) u`;
+  return rows.map((r) => r.job as string);
+}
+
+/** Waits until every job is terminal or `timeoutMs` passes; returns the non-terminal count. */
+export async function waitTerminal(sql: postgres.Sql, jobs: string[], timeoutMs: number, onTick?: (open: number) => void) {
+  const until = Date.now() + timeoutMs;
+  let open = jobs.length;
+  while (Date.now() < until) {
+    const [r] = await sql`select count(*)::int as n from public.processing_jobs
+                           where id = any(${jobs}) and status not in ('complete', 'failed', 'cancelled')`;
+    open = r!.n;
+    onTick?.(open);
+    if (open === 0) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return open;
+}
