@@ -56,6 +56,8 @@ realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready:
       invocation: {
         cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
         peak_rss_mb: Math.round(peakRssMb() * 10) / 10,
+        // What the edge runtime's limit counts: the JS heap plus external buffers.
+        heap_mb: Math.round(((m) => (m.heapUsed + m.external) / 1048576)(Deno.memoryUsage()) * 10) / 10,
         wall_ms: Math.round(performance.now() - t0),
       },
     });

@@ -16,6 +16,8 @@ export interface Invocation {
   wall_ms: number;
   cpu_ms: number | null;
   peak_rss_mb: number | null;
+  /** JS heap + external buffers at the end of the invocation. */
+  heap_mb: number | null;
   killed: boolean;
 }
 
@@ -261,7 +263,7 @@ export class Gateway {
       if (finished) return;
       finished = true;
       clearTimeout(killTimer);
-      let stats: { cpu_ms?: number; peak_rss_mb?: number } = {};
+      let stats: { cpu_ms?: number; peak_rss_mb?: number; heap_mb?: number } = {};
       if (!killed) stats = ((await w.next())?.invocation ?? {}) as typeof stats;
       this.record({
         fn: name,
@@ -270,6 +272,7 @@ export class Gateway {
         wall_ms: Math.round(performance.now() - t0),
         cpu_ms: stats.cpu_ms ?? null,
         peak_rss_mb: stats.peak_rss_mb ?? null,
+        heap_mb: stats.heap_mb ?? null,
         killed,
       });
       if (killed || stats.cpu_ms === undefined) this.retire(name, w);

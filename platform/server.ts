@@ -31,7 +31,7 @@ const gateway = new Gateway({
   },
   workersPerFunction: Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8),
   wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
-  memoryMb: 256,
+  memoryMb: Number(Deno.env.get("SOULPRINT_FUNCTION_HEAP_MB") ?? 150), // the edge runtime's per-worker default
   logFile: `${state}/logs/functions.log`,
   killRate: () => killRate,
 });

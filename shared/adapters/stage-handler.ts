@@ -30,6 +30,8 @@ export interface StageDefinition {
   budgetMs?: number;
   /** Tasks claimed per round. @default 4 */
   claimBatch?: number;
+  /** Most tasks per invocation (continuations then start in a fresh invocation). @default unlimited */
+  maxTasks?: number;
 }
 
 const Kick = z.object({
@@ -50,6 +52,7 @@ globalThis.addEventListener?.("beforeunload", () => {
 export function createStageHandler(def: StageDefinition) {
   const budgetMs = def.budgetMs ?? 60_000;
   const claimBatch = def.claimBatch ?? 4;
+  const maxTasks = def.maxTasks ?? Infinity;
   return async function handle(req: Request, deps: StageDeps): Promise<Response> {
     const now = deps.now ?? Date.now;
     const started = now();
@@ -63,11 +66,13 @@ export function createStageHandler(def: StageDefinition) {
       const completed: number[] = [], skipped: number[] = [];
       const failed: { id: number; code: string; state: string }[] = [];
       let hint: number[] | null = kick.data.task_ids ?? null;
-      while (now() - started < budgetMs) {
-        const batch = await deps.tasks.claim(stage, hint, claimBatch, worker);
+      let handled = 0;
+      while (now() - started < budgetMs && handled < maxTasks) {
+        const batch = await deps.tasks.claim(stage, hint, Math.min(claimBatch, maxTasks - handled), worker);
         hint = null;
         if (batch.length === 0) break;
         for (const task of batch) {
+          handled++;
           const t0 = now();
           const base = { stage, jobId: task.job_id, taskId: task.id, taskKey: task.task_key, attempt: task.attempts };
           log("task.claimed", base);

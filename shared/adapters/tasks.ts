@@ -30,6 +30,8 @@ export interface TaskCompletion {
   newTasks?: NewTask[];
   /** Deltas for the job's counters (conversation_count, ..., cost: {usd, ...}). */
   counters?: Record<string, number | Record<string, number>>;
+  /** How far the whole stage is (0..1) when the stage can tell better than task counts. */
+  stageFraction?: number;
 }
 
 export type Tx = postgres.TransactionSql;
@@ -65,7 +67,8 @@ export class PostgresTaskStore implements TaskStore {
     try {
       const [row] = await tx`
         select private.complete_task(${task.id}, ${task.lease_token}::uuid, ${c.result ? tx.json(c.result as never) : null},
-          ${tx.json((c.newTasks ?? []) as never)}, ${tx.json((c.counters ?? {}) as never)}) as r`;
+          ${tx.json((c.newTasks ?? []) as never)}, ${tx.json((c.counters ?? {}) as never)},
+          ${c.stageFraction ?? null}::numeric) as r`;
       return row!.r as { advanced_to: string | null; enqueued: number };
     } catch (err) {
       throw mapDbError(err);

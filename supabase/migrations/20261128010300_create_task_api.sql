@@ -134,11 +134,12 @@ begin
 end $$;
 
 /*
- * private.complete_task(task_id, lease_token, result, new_tasks, counters) -> jsonb
+ * private.complete_task(task_id, lease_token, result, new_tasks, counters, stage_fraction) -> jsonb
  * Called by: stage functions, inside the transaction that wrote the task's results, so results
  * and completion commit together. Marks the task done; enqueues `new_tasks`
  * ([{task_key, payload}], same stage: fan-out and continuations; duplicates ignored); applies
- * counter deltas; moves progress forward; and when this was the stage's last open task,
+ * counter deltas; moves progress forward (by tasks done, or by `stage_fraction` 0..1 when the
+ * stage knows better, e.g. bytes read); and when this was the stage's last open task,
  * advances the job to its next stage (or complete). The job row is locked first, so racing
  * completions advance the job exactly once.
  * Returns {"advanced_to": <status or null>, "enqueued": <n>}.
@@ -147,7 +148,7 @@ end $$;
  */
 create or replace function private.complete_task(
   p_task_id bigint, p_lease_token uuid, p_result jsonb default null,
-  p_new_tasks jsonb default '[]'::jsonb, p_counters jsonb default '{}'::jsonb
+  p_new_tasks jsonb default '[]'::jsonb, p_counters jsonb default '{}'::jsonb, p_stage_fraction numeric default null
 ) returns jsonb
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -204,7 +205,8 @@ begin
    where x.stage = task.stage;
 
   update public.processing_jobs
-     set progress_percent = greatest(progress_percent, p_start + ((p_end - p_start) * done / greatest(total, 1)) - 1),
+     set progress_percent = greatest(progress_percent, p_start + floor((p_end - p_start)
+           * least(coalesce(p_stage_fraction, done::numeric / greatest(total, 1)), 1))::integer - 1),
          heartbeat_at = now()
    where id = job.id;
 
@@ -293,11 +295,11 @@ begin
 end $$;
 
 revoke all on function private.kick(text, bigint[], text), private.claim_tasks(text, bigint[], integer, text),
-  private.apply_job_counters(uuid, text, jsonb), private.complete_task(bigint, uuid, jsonb, jsonb, jsonb),
+  private.apply_job_counters(uuid, text, jsonb), private.complete_task(bigint, uuid, jsonb, jsonb, jsonb, numeric),
   private.fail_job(uuid, text, text, text), private.fail_task(bigint, uuid, text, text, boolean),
   private.extend_lease(bigint, uuid)
   from public, anon, authenticated;
 grant execute on function private.claim_tasks(text, bigint[], integer, text),
-  private.complete_task(bigint, uuid, jsonb, jsonb, jsonb), private.fail_task(bigint, uuid, text, text, boolean),
+  private.complete_task(bigint, uuid, jsonb, jsonb, jsonb, numeric), private.fail_task(bigint, uuid, text, text, boolean),
   private.extend_lease(bigint, uuid)
   to service_role;

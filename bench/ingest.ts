@@ -1,0 +1,65 @@
+/**
+ * Ingest benchmark: generates an export, uploads it to local Storage as a user, starts a job
+ * and times the ingest stage through the real platform.
+ *   deno task bench:ingest -- --size <MB> --format zip|json|gzip
+ * Ends with one JSON line: mb, seconds, mb_per_s, invocations, max_invocation_cpu_ms,
+ * max_invocation_rss_mb (the last two from the gateway's per-invocation report).
+ */
+import { writeExport } from "./generate-export.ts";
+import { adminDb, API_URL, createUser, userClient } from "../tests/_support/platform.ts";
+
+const arg = (name: string, def: string) => {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1]! : def;
+};
+const mb = Number(arg("size", "100"));
+const format = arg("format", "zip") as "zip" | "json" | "gzip";
+const file = await Deno.makeTempFile({ suffix: `.${format}` });
+const sql = adminDb();
+try {
+  const bytes = await writeExport(file, mb, format, Number(arg("seed", "7")));
+  console.error(`generated ${file}: ${(bytes / 1048576).toFixed(1)} MB (${format}, ~${mb} MB of JSON)`);
+  const user = await createUser(sql, "bench-ingest");
+  const path = `${user.id}/${Date.now()}-export.${format}`;
+  const f = await Deno.open(file);
+  const up = await userClient(user.token).storage.from("imports").upload(path, f.readable, {
+    contentType: "application/octet-stream",
+    duplex: "half",
+  });
+  if (up.error) throw up.error;
+  const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
+  const since = before.at(-1)?.seq ?? 0;
+  const t0 = performance.now();
+  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${"imports/" + path}) returning id`;
+  let row: Record<string, unknown> = {};
+  for (;;) {
+    [row] = await sql`select status, error_code, error_message, conversation_count, message_count, progress_percent
+                        from public.processing_jobs where id = ${job!.id}` as unknown as Record<string, unknown>[];
+    if (row.status !== "ingest") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (row.status === "failed") throw new Error(`ingest failed: ${row.error_code} ${row.error_message}`);
+  await new Promise((r) => setTimeout(r, 300)); // let the last invocation report
+  const inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as
+    { fn: string; cpu_ms: number | null; peak_rss_mb: number | null; heap_mb: number | null }[]).filter((i) => i.fn === "ingest");
+  const [{ json_mb }] = await sql`select sum(pg_column_size(messages))::float8 / 1048576 as json_mb from public.raw_conversations
+                                   where job_id = ${job!.id}` as unknown as { json_mb: number }[];
+  console.error(`${row.conversation_count} conversations, ${row.message_count} messages, ${json_mb.toFixed(0)} MB stored`);
+  // Drop the job so the user slot and later benchmarks are not affected.
+  await sql`select public.cancel_job(${job!.id})`;
+  console.log(JSON.stringify({
+    mb,
+    upload_mb: Math.round(bytes / 1048576 * 10) / 10,
+    format,
+    seconds: Math.round(seconds * 10) / 10,
+    mb_per_s: Math.round(mb / seconds * 10) / 10,
+    invocations: inv.length,
+    max_invocation_cpu_ms: Math.max(...inv.map((i) => i.cpu_ms ?? 0)),
+    max_invocation_rss_mb: Math.max(...inv.map((i) => i.peak_rss_mb ?? 0)),
+    max_invocation_heap_mb: Math.max(...inv.map((i) => i.heap_mb ?? 0)),
+  }));
+} finally {
+  await Deno.remove(file).catch(() => {});
+  await sql.end();
+}
