@@ -51,7 +51,14 @@ export class Inflater {
    * @param maxOut decompressed bytes allowed in total (zip-bomb guard).
    * @throws PipelineError EXPORT_CORRUPT_ARCHIVE on bad deflate data.
    */
-  constructor(private read: ReadRange, start: number, private end: number, private maxOut: number, from?: InflateCheckpoint) {
+  constructor(
+    private read: ReadRange,
+    start: number,
+    private end: number,
+    private maxOut: number,
+    from?: InflateCheckpoint,
+    private outChunk = OUT_CHUNK,
+  ) {
     zlibInflateInit2(this.strm, -15);
     this.strm.avail_in = 0;
     if (from) {
@@ -102,7 +109,7 @@ export class Inflater {
   async next(): Promise<Uint8Array | null> {
     if (this.ended) return null;
     const s = this.strm;
-    const buf = new Uint8Array(OUT_CHUNK);
+    const buf = new Uint8Array(this.outChunk);
     s.output = buf;
     s.next_out = 0;
     s.avail_out = buf.length;

@@ -59,13 +59,13 @@ interface ChunkSource {
   inputPos(): number;
 }
 
-function storedSource(read: ReadRange, loc: DataLocation, from: number): ChunkSource {
+function storedSource(read: ReadRange, loc: DataLocation, from: number, chunkBytes: number): ChunkSource {
   let pos = from;
   return {
     async next() {
       const s = loc.start + pos;
       if (s >= loc.end) return null;
-      const bytes = await read(s, Math.min(s + RAW_CHUNK, loc.end));
+      const bytes = await read(s, Math.min(s + chunkBytes, loc.end));
       if (bytes.length === 0) return null;
       const at = pos;
       pos += bytes.length;
@@ -77,8 +77,8 @@ function storedSource(read: ReadRange, loc: DataLocation, from: number): ChunkSo
   };
 }
 
-function deflateSource(read: ReadRange, loc: DataLocation, from: number, cp: InflateCheckpoint | null): ChunkSource {
-  const inf = new Inflater(read, loc.start, loc.end, loc.maxExpanded, cp ?? undefined);
+function deflateSource(read: ReadRange, loc: DataLocation, from: number, cp: InflateCheckpoint | null, chunkBytes: number): ChunkSource {
+  const inf = new Inflater(read, loc.start, loc.end, loc.maxExpanded, cp ?? undefined, chunkBytes);
   let skip = from - inf.position; // bytes between the checkpoint and the resume point
   return {
     async next() {
@@ -112,7 +112,8 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
   const maxElement = opts.maxElementBytes ?? 64 * 1024 * 1024;
   const cur: IngestCursor = cursor ?? { loc: await locateData(read, size), kind: null, pos: -1, cp: null, index: 0, kept: 0, shaped: 0 };
   const { loc } = cur;
-  const source = loc.method === "deflate" ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp) : storedSource(read, loc, Math.max(cur.pos, 0));
+  const source = loc.method === "deflate"
+    ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp, Math.min(1024 * 1024, sliceBytes)) : storedSource(read, loc, Math.max(cur.pos, 0), Math.min(RAW_CHUNK, sliceBytes));
 
   let scanner: ElementScanner | null = cur.pos >= 0 ? new ElementScanner(cur.pos, maxElement) : null;
   let prefix: Uint8Array[] = [], prefixLen = 0;
