@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { adminDb, createUser, first, userClient, waitFor } from "../_support/platform.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/exports/", import.meta.url);
+const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 
 async function importFile(sql: postgres.Sql, user: { id: string; token: string }, bytes: Uint8Array | null, name = "export.json") {
   const key = `${user.id}/${Date.now()}-${name}`;

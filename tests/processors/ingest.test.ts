@@ -6,7 +6,7 @@ import { type IngestCursor, ingestSlice, type SliceResult } from "../../shared/p
 import type { CanonicalConversation } from "../../shared/processors/ingest/types.ts";
 import { zipEntry } from "../../shared/processors/zip-writer.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/exports/", import.meta.url);
+const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 const enc = new TextEncoder();
 const UPLOADED = "2026-01-01T00:00:00.000Z";
 
