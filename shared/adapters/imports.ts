@@ -57,9 +57,9 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConve
       message_count, user_message_count, assistant_message_count, messages, imported_at)
     select ${job.user_id}, x.conversation_id, ${job.id}, x.source, x.title, x.created_at, x.updated_at, x.model,
            x.message_count, x.user_message_count, x.assistant_message_count, x.messages, now()
-      from jsonb_to_recordset(${tx.json(rows as never)}) as x(conversation_id text, source text, title text,
+      from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(conversation_id text, source text, title text,
            created_at timestamptz, updated_at timestamptz, model text, message_count int, user_message_count int,
-           assistant_message_count int, messages jsonb)
+           assistant_message_count int, messages json)
     on conflict (user_id, conversation_id) do update set
       job_id = excluded.job_id, source = excluded.source, title = excluded.title, created_at = excluded.created_at,
       updated_at = excluded.updated_at, model = excluded.model, message_count = excluded.message_count,

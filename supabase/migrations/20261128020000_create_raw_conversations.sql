@@ -1,6 +1,8 @@
 -- Canonical conversations from imports, one row per (user, conversation): a re-import replaces
 -- the row, never duplicates it. Messages are the canonical thread in order, as jsonb
 -- [{role, content, created_at}], so a conversation is written and replaced in one statement.
+-- `json`, not `jsonb`: stored as written (no re-encoding of megabytes per slice) and read back
+-- whole by the chunker; lz4 keeps TOAST compression cheap.
 create table if not exists public.raw_conversations (
   user_id uuid not null references auth.users (id) on delete cascade,
   conversation_id text not null check (length(conversation_id) between 1 and 300),
@@ -13,10 +15,11 @@ create table if not exists public.raw_conversations (
   message_count integer not null check (message_count > 0),
   user_message_count integer not null,
   assistant_message_count integer not null,
-  messages jsonb not null check (jsonb_typeof(messages) = 'array'),
+  messages json not null check (json_typeof(messages) = 'array'),
   imported_at timestamptz not null default now(),
   primary key (user_id, conversation_id)
 );
+alter table public.raw_conversations alter column messages set compression lz4;
 create index if not exists raw_conversations_user_created on public.raw_conversations (user_id, created_at desc);
 create index if not exists raw_conversations_job on public.raw_conversations (job_id);
 comment on table public.raw_conversations is

@@ -42,7 +42,7 @@ Deno.test("ingest through the platform: every fixture yields the conversations a
       assert.equal(job.conversation_count, counts.length);
       assert.equal(job.message_count, counts.reduce((a, b) => a + b, 0));
       assert.ok(job.progress_percent >= 20, "progress moved on with the stage");
-      const rows = await sql`select message_count, jsonb_array_length(messages)::int as n from public.raw_conversations
+      const rows = await sql`select message_count, json_array_length(messages)::int as n from public.raw_conversations
                               where user_id = ${user.id} order by created_at desc`;
       assert.deepEqual(rows.map((r) => r.n).sort(), [...counts].sort(), file);
       assert.ok(rows.every((r) => r.n === r.message_count));
