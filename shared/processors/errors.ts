@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   PROVIDER_RATE_LIMITED: { status: 503, retriable: true },
   PROVIDER_TIMEOUT: { status: 504, retriable: true },
   PROVIDER_ERROR: { status: 502, retriable: true },
+  LLM_OUTPUT_INVALID: { status: 502, retriable: true },
   TIME_BUDGET_EXCEEDED: { status: 503, retriable: true },
   INTERNAL: { status: 500, retriable: true },
 } as const satisfies Record<string, { status: number; retriable: boolean }>;

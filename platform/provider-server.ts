@@ -1,0 +1,113 @@
+/**
+ * Local only (never deployed): a protocol test server that speaks the Anthropic Messages API
+ * (POST /v1/messages) and the Bedrock runtime endpoints the adapters use
+ * (POST /model/<id>/invoke for Claude and Titan embeddings), so the real SDKs can be tested.
+ * Replies are rule-based: the offline analyser answers the task named in the system prompt's
+ * `[task: ...]` marker. Faults are injected by rate, deterministically by seed: latency, 429
+ * with retry-after, 529, 500, timeouts, fenced JSON, malformed JSON, and a reply that continues
+ * the user's conversation instead of analysing it.
+ */
+import { hashEmbedding } from "../shared/processors/hash-embedding.ts";
+import { OfflineProvider } from "../shared/adapters/llm/offline.ts";
+import { rng } from "../shared/processors/export-generator.ts";
+
+export interface Faults {
+  latencyMs?: number;
+  rate429?: number;
+  retryAfterS?: number;
+  rate529?: number;
+  rate500?: number;
+  timeoutRate?: number;
+  timeoutMs?: number;
+  fencedRate?: number;
+  malformedRate?: number;
+  continueRate?: number;
+  /** Requests per minute accepted before answering 429 (sliding window). */
+  rpmLimit?: number;
+  seed?: number;
+}
+
+export interface ProviderServer {
+  url: string;
+  stats: { requests: number; byStatus: Record<number, number>; times: number[] };
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+const offline = new OfflineProvider();
+
+export function startProviderServer(faults: Faults = {}): ProviderServer {
+  const rand = rng(faults.seed ?? 42);
+  const stats = { requests: 0, byStatus: {} as Record<number, number>, times: [] as number[] };
+  const window: number[] = [];
+  const state = { faults };
+  const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    return Response.json(body, { status, headers });
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const f = state.faults;
+    stats.requests++;
+    stats.times.push(Date.now());
+    const url = new URL(req.url);
+    const body = await req.json().catch(() => ({})) as Record<string, unknown>;
+    const bedrock = url.pathname.startsWith("/model/");
+    if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
+    if (f.rpmLimit) {
+      const now = Date.now();
+      while (window.length && window[0]! < now - 60_000) window.shift();
+      if (window.length >= f.rpmLimit) {
+        return reply(429, { type: "error", error: { type: "rate_limit_error", message: "rpm limit" } },
+          { "retry-after": String(Math.ceil((window[0]! + 60_000 - now) / 1000)), "x-amzn-errortype": "ThrottlingException" });
+      }
+      window.push(now);
+    }
+    const roll = rand();
+    let edge = 0;
+    const hit = (rate = 0) => roll >= edge && roll < (edge += rate);
+    if (hit(f.rate429)) {
+      return reply(429, bedrock ? { message: "Too many requests" } : { type: "error", error: { type: "rate_limit_error", message: "Too many requests" } },
+        { "retry-after": String(f.retryAfterS ?? 1), "x-amzn-errortype": "ThrottlingException" });
+    }
+    if (hit(f.rate529)) return reply(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+    if (hit(f.rate500)) {
+      return reply(500, bedrock ? { message: "Internal error" } : { type: "error", error: { type: "api_error", message: "Internal error" } },
+        { "x-amzn-errortype": "InternalServerException" });
+    }
+    if (hit(f.timeoutRate)) await new Promise((r) => setTimeout(r, f.timeoutMs ?? 30_000));
+
+    if (bedrock && decodeURIComponent(url.pathname).includes("titan-embed")) {
+      const text = String(body.inputText ?? "");
+      return reply(200, { embedding: hashEmbedding(text, Number(body.dimensions ?? 768)), inputTextTokenCount: Math.ceil(text.length / 4) });
+    }
+    const system = typeof body.system === "string" ? body.system : "";
+    const messages = (body.messages ?? []) as { role: "user" | "assistant"; content: string }[];
+    const purpose = system.match(/\[task: ([a-z_]+)\]/)?.[1];
+    const r = await offline.complete({ system, messages, purpose });
+    let text = r.text;
+    if (hit(f.fencedRate)) text = "```json\n" + text + "\n```";
+    else if (hit(f.malformedRate)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
+    else if (hit(f.continueRate)) text = "Of course! And as I was saying, Mercury in retrograde means your week will be full of surprises.";
+    return reply(200, {
+      id: `msg_${stats.requests}`,
+      type: "message",
+      role: "assistant",
+      model: String(body.model ?? "test-model"),
+      content: [{ type: "text", text }],
+      stop_reason: "end_turn",
+      usage: { input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens },
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    stats,
+    get faults() {
+      return state.faults;
+    },
+    set faults(v: Faults) {
+      state.faults = v;
+    },
+    close: () => server.shutdown(),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Embedders: Titan Text Embeddings v2 on Bedrock, or the offline feature-hashing embedder, at
+ * the same dimension (768 by default; the schema's vector column is the source of truth).
+ */
+import { InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
+import { hashEmbedding } from "../processors/hash-embedding.ts";
+import { embeddingCostUsd, estimateTokens, type Prices } from "../processors/pricing.ts";
+import { bedrockClient } from "./llm/bedrock.ts";
+import { withRetries } from "./llm/retry.ts";
+import type { RateLimiter } from "./ratelimit.ts";
+
+export interface Embedding {
+  vectors: number[][];
+  tokens: number;
+  costUsd: number;
+  calls: number;
+}
+
+export interface Embedder {
+  readonly name: string;
+  readonly model: string;
+  readonly dimension: number;
+  embed(texts: string[], deadline?: number): Promise<Embedding>;
+}
+
+export class OfflineEmbedder implements Embedder {
+  readonly name = "offline";
+  readonly model = "offline-hash-1";
+  constructor(readonly dimension = 768) {}
+  embed(texts: string[]): Promise<Embedding> {
+    return Promise.resolve({
+      vectors: texts.map((t) => hashEmbedding(t, this.dimension)),
+      tokens: texts.reduce((a, t) => a + estimateTokens(t.length), 0),
+      costUsd: 0,
+      calls: 0,
+    });
+  }
+}
+
+export interface TitanOptions {
+  region: string;
+  endpoint?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  model: string;
+  dimension: number;
+  prices: Prices;
+  limiter: RateLimiter;
+}
+
+export class TitanEmbedder implements Embedder {
+  readonly name = "bedrock";
+  readonly model: string;
+  readonly dimension: number;
+  private client;
+  constructor(private o: TitanOptions) {
+    this.model = o.model;
+    this.dimension = o.dimension;
+    this.client = bedrockClient(o);
+  }
+
+  async embed(texts: string[], deadline = Date.now() + 60_000): Promise<Embedding> {
+    const vectors: number[][] = [];
+    let tokens = 0, calls = 0;
+    for (const inputText of texts) { // Titan v2 takes one text per call
+      const { value, calls: c } = await withRetries(() =>
+        this.client.send(new InvokeModelCommand({
+          modelId: this.model, contentType: "application/json", accept: "application/json",
+          body: JSON.stringify({ inputText, dimensions: this.dimension, normalize: true }),
+        })), { limiter: this.o.limiter, key: `bedrock:${this.model}`, estimatedTokens: estimateTokens(inputText.length), deadline });
+      const out = JSON.parse(new TextDecoder().decode(value.body)) as { embedding: number[]; inputTextTokenCount?: number };
+      if (out.embedding.length !== this.dimension) throw new Error(`embedding has ${out.embedding.length} dimensions, expected ${this.dimension}`);
+      vectors.push(out.embedding);
+      tokens += out.inputTextTokenCount ?? estimateTokens(inputText.length);
+      calls += c;
+    }
+    return { vectors, tokens, costUsd: embeddingCostUsd(this.o.prices, tokens), calls };
+  }
+}

@@ -1,0 +1,63 @@
+/** Anthropic Messages API through @anthropic-ai/sdk (SDK retries off: ours share the quota). */
+import Anthropic from "@anthropic-ai/sdk";
+import { llmCostUsd, type Prices } from "../../processors/pricing.ts";
+import type { RateLimiter } from "../ratelimit.ts";
+import { withRetries } from "./retry.ts";
+import type { LlmProvider, LlmRequest, LlmResult, StreamingLlmProvider } from "./types.ts";
+
+export interface AnthropicOptions {
+  apiKey: string;
+  baseUrl?: string;
+  model: string;
+  prices: Prices;
+  limiter: RateLimiter;
+  /** Per-request timeout. @default 120000 */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
+  readonly name = "anthropic";
+  readonly model: string;
+  private client: Anthropic;
+
+  constructor(private o: AnthropicOptions) {
+    this.model = o.model;
+    this.client = new Anthropic({ apiKey: o.apiKey, baseURL: o.baseUrl, maxRetries: 0, timeout: o.timeoutMs ?? 120_000, fetch: o.fetch });
+  }
+
+  private params(req: LlmRequest) {
+    return {
+      model: this.model,
+      max_tokens: req.maxTokens ?? 2048,
+      temperature: req.temperature ?? 0.3,
+      system: req.system,
+      messages: req.messages,
+    };
+  }
+
+  async complete(req: LlmRequest): Promise<LlmResult> {
+    const t0 = performance.now();
+    const est = Math.ceil((req.system.length + req.messages.reduce((a, m) => a + m.content.length, 0)) / 4) + (req.maxTokens ?? 2048);
+    const { value: msg, calls } = await withRetries(() => this.client.messages.create(this.params(req)), {
+      limiter: this.o.limiter,
+      key: `anthropic:${this.model}`,
+      estimatedTokens: est,
+      deadline: req.deadline ?? Date.now() + 90_000,
+    });
+    const text = msg.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+    const usage = { input_tokens: msg.usage.input_tokens, output_tokens: msg.usage.output_tokens };
+    return {
+      text, usage, model: msg.model ?? this.model, provider: this.name, calls,
+      latencyMs: Math.round(performance.now() - t0),
+      costUsd: llmCostUsd(this.o.prices, usage.input_tokens, usage.output_tokens),
+    };
+  }
+
+  async *stream(req: LlmRequest): AsyncIterable<string> {
+    const s = this.client.messages.stream(this.params(req));
+    for await (const ev of s) {
+      if (ev.type === "content_block_delta" && ev.delta.type === "text_delta") yield ev.delta.text;
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// Providers: one contract suite for offline, Anthropic and Bedrock (the real SDKs against the
+// protocol test server), structured output with repair, faults, and the shared rate limiter.
+import assert from "node:assert/strict";
+import { createDb } from "../../shared/adapters/db.ts";
+import { OfflineEmbedder, TitanEmbedder } from "../../shared/adapters/embedder.ts";
+import { AnthropicProvider } from "../../shared/adapters/llm/anthropic.ts";
+import { BedrockProvider } from "../../shared/adapters/llm/bedrock.ts";
+import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
+import { completeJson } from "../../shared/adapters/llm/structured.ts";
+import type { LlmProvider, LlmRequest } from "../../shared/adapters/llm/types.ts";
+import { loadProviderConfig } from "../../shared/adapters/providers.ts";
+import { PostgresRateLimiter, unlimited } from "../../shared/adapters/ratelimit.ts";
+import { DEFAULT_PRICES } from "../../shared/processors/pricing.ts";
+import { FactsSchema, SectionsSchema } from "../../shared/processors/schemas.ts";
+import { type Faults, startProviderServer } from "../../platform/provider-server.ts";
+import { DB_URL } from "../_support/platform.ts";
+
+const DATA = [
+  "=== Moving abroad | 2024-02-01 ===",
+  "User: My name is Dana Reyes. I live in Porto and I work as a data engineer.",
+  "Assistant: Nice to meet you, Dana. I live in the cloud.",
+  "User: I love trail running. I don't eat meat. I'm working on a sourdough bakery website.",
+  "=== Later | 2025-06-01 ===",
+  "User: I've moved to Lisbon. If I lived in Tokyo I would learn Japanese. I decided to adopt a cat.",
+].join("\n");
+
+const request = (purpose: string): LlmRequest => ({
+  system: `[task: ${purpose}] Analyse the conversations. Output only JSON.`,
+  messages: [{ role: "user", content: `<conversations>\n${DATA}\n</conversations>\nThis is data to analyse, not a conversation to continue. Output only the JSON.` }],
+  maxTokens: 1024,
+  purpose,
+});
+
+function providers(url: string): [string, () => LlmProvider][] {
+  return [
+    ["offline", () => new OfflineProvider()],
+    ["anthropic", () => new AnthropicProvider({ apiKey: "test-key", baseUrl: url, model: "claude-haiku-4-5-20251001", prices: DEFAULT_PRICES, limiter: unlimited })],
+    ["bedrock", () => new BedrockProvider({ region: "us-east-1", endpoint: url, accessKeyId: "a", secretAccessKey: "b",
+      model: "us.anthropic.claude-haiku-4-5-20251001-v1:0", prices: DEFAULT_PRICES, limiter: unlimited })],
+  ];
+}
+
+async function withServer(faults: Faults, fn: (url: string, s: ReturnType<typeof startProviderServer>) => Promise<void>) {
+  const s = startProviderServer(faults);
+  try {
+    await fn(s.url, s);
+  } finally {
+    await s.close();
+  }
+}
+
+Deno.test("provider contract: every provider completes, fills the section and fact schemas, accounts usage", async () => {
+  await withServer({}, async (url) => {
+    for (const [name, make] of providers(url)) {
+      const p = make();
+      const plain = await p.complete({ system: "[task: chat] Be brief.", messages: [{ role: "user", content: "hello" }] });
+      assert.ok(plain.text.length > 0, name);
+      assert.ok(plain.usage.input_tokens > 0 && plain.usage.output_tokens > 0, name);
+      assert.equal(plain.provider, name);
+
+      const s = await completeJson(p, request("sections"), SectionsSchema);
+      assert.equal(s.value!.user.name, "Dana Reyes", name);
+      assert.equal(s.value!.user.location, "Lisbon", `${name}: the later city wins, the hypothetical does not`);
+      assert.match(s.value!.user.occupation, /data engineer/);
+      assert.ok(!/^(assistant|helper|ai|bot|buddy|soul)$/i.test(s.value!.identity.ai_name), `${name}: creative ai_name`);
+      const f = await completeJson(p, request("facts"), FactsSchema);
+      assert.ok(f.value!.preferences.includes("Likes trail running"), name);
+      assert.ok(f.value!.preferences.includes("Does not eat meat"), name);
+      assert.ok(f.value!.decisions.some((d) => /adopt a cat/.test(d.decision)), name);
+      assert.ok(!JSON.stringify(f.value).includes("cloud"), `${name}: the assistant's statements are not the user's`);
+      if (name !== "offline") assert.ok(f.costUsd > 0, `${name}: priced`);
+    }
+  });
+});
+
+Deno.test("structured output: fences stripped, one repair round trip, then a coded error", async () => {
+  await withServer({ fencedRate: 1 }, async (url) => {
+    const p = providers(url)[1]![1]();
+    const r = await completeJson(p, request("facts"), FactsSchema);
+    assert.equal(r.calls, 1, "a fenced reply needs no repair");
+  });
+  await withServer({ malformedRate: 1 }, async (url) => {
+    const p = providers(url)[1]![1]();
+    await assert.rejects(() => completeJson(p, request("facts"), FactsSchema), { code: "LLM_OUTPUT_INVALID" });
+  });
+  await withServer({ continueRate: 1 }, async (url) => {
+    const p = providers(url)[2]![1]();
+    await assert.rejects(() => completeJson(p, request("sections"), SectionsSchema), (e: { code: string; message: string }) => {
+      assert.equal(e.code, "LLM_OUTPUT_INVALID");
+      assert.match(e.message, /Mercury/, "the error quotes the reply");
+      return true;
+    });
+  });
+});
+
+Deno.test("faults through the real SDKs: 20 % 429 + 5 % malformed -> every call a valid value or a coded error", async () => {
+  await withServer({ rate429: 0.2, retryAfterS: 0, malformedRate: 0.05, seed: 7 }, async (url, server) => {
+    for (const [name, make] of providers(url).slice(1)) {
+      const p = make();
+      let ok = 0, coded = 0;
+      for (let i = 0; i < 25; i++) {
+        try {
+          const r = await completeJson(p, { ...request("facts"), deadline: Date.now() + 30_000 }, FactsSchema);
+          assert.ok(r.value!.preferences.length > 0);
+          ok++;
+        } catch (e) {
+          assert.ok((e as { code?: string }).code, `${name}: uncoded failure ${e}`);
+          coded++;
+        }
+      }
+      console.log(`${name}: ${ok} valid, ${coded} coded errors; server saw ${JSON.stringify(server.stats.byStatus)}`);
+      assert.equal(ok + coded, 25);
+      assert.ok(ok >= 20, `${name}: most calls succeed after retries (${ok})`);
+    }
+    assert.ok((server.stats.byStatus[429] ?? 0) > 0, "429s were injected and retried");
+  });
+});
+
+Deno.test("a refused request (400) is not retried and is coded", async () => {
+  const s = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
+    Response.json({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long" } }, { status: 400 }));
+  try {
+    const p = new AnthropicProvider({ apiKey: "k", baseUrl: `http://127.0.0.1:${s.addr.port}`, model: "m", prices: DEFAULT_PRICES, limiter: unlimited });
+    await assert.rejects(() => p.complete(request("facts")), (e: { code: string; retriable: boolean }) => {
+      assert.equal(e.code, "PROVIDER_ERROR");
+      assert.equal(e.retriable, false);
+      return true;
+    });
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("shared rate limit in Postgres: 4 concurrent workers stay within the configured RPM", async () => {
+  const db = createDb({ dbUrl: DB_URL }, 8);
+  try {
+    await withServer({}, async (url, server) => {
+      const rpm = 240;
+      const key = `test-${crypto.randomUUID()}`;
+      const worker = async () => {
+        const p = new AnthropicProvider({ apiKey: "k", baseUrl: url, model: key, prices: DEFAULT_PRICES,
+          limiter: new PostgresRateLimiter(db, { rpm, tpm: 10_000_000 }) });
+        for (let i = 0; i < 10; i++) await p.complete({ system: "[task: chat]", messages: [{ role: "user", content: "hi" }] });
+      };
+      const t0 = Date.now();
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      const seconds = (Date.now() - t0) / 1000;
+      // The bucket allows a burst of one second's quota, then the steady rate.
+      const burst = rpm / 60;
+      const times = server.stats.times;
+      const steady = ((times.length - burst) / ((times.at(-1)! - times[0]!) / 1000)) * 60;
+      console.log(`rate limit: configured ${rpm} rpm, measured ${steady.toFixed(0)} rpm steady ` +
+        `(${times.length} calls from 4 workers in ${seconds.toFixed(1)} s)`);
+      assert.equal(server.stats.requests, 40);
+      assert.ok(steady <= rpm * 1.05, `measured ${steady} rpm`);
+      // And no window ever held more than the burst plus the refill.
+      for (let i = 0; i < times.length; i++) {
+        for (let j = i; j < times.length; j++) assert.ok(j - i + 1 <= burst + 1 + (rpm / 60) * ((times[j]! - times[i]!) / 1000) + 1);
+      }
+    });
+  } finally {
+    await db.end();
+  }
+});
+
+Deno.test("embedders: offline and Titan (protocol server) give normalised vectors of the configured dimension", async () => {
+  await withServer({}, async (url) => {
+    const titan = new TitanEmbedder({ region: "us-east-1", endpoint: url, accessKeyId: "a", secretAccessKey: "b",
+      model: "amazon.titan-embed-text-v2:0", dimension: 768, prices: DEFAULT_PRICES, limiter: unlimited });
+    for (const e of [new OfflineEmbedder(768), titan]) {
+      const r = await e.embed(["I love trail running in Porto", "tax deadlines"]);
+      assert.equal(r.vectors.length, 2);
+      for (const v of r.vectors) {
+        assert.equal(v.length, 768);
+        assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-6);
+      }
+      assert.deepEqual((await e.embed(["I love trail running in Porto"])).vectors[0], r.vectors[0], "deterministic");
+    }
+  });
+});
+
+Deno.test("provider config: offline by default, coded errors name every problem", () => {
+  const env = (v: Record<string, string>) => ({ get: (k: string) => v[k] });
+  const d = loadProviderConfig(env({}));
+  assert.equal(d.llm, "offline");
+  assert.equal(d.embedding, "offline");
+  assert.equal(d.dimension, 768);
+  assert.equal(loadProviderConfig(env({ ANTHROPIC_API_KEY: "x" })).llm, "anthropic");
+  assert.throws(() => loadProviderConfig(env({ LLM_PROVIDER: "bedrock", LLM_RPM: "-1" })), (e: { code: string; message: string }) => {
+    assert.equal(e.code, "CONFIG_INVALID");
+    assert.match(e.message, /AWS_ACCESS_KEY_ID/);
+    assert.match(e.message, /LLM_RPM/);
+    return true;
+  });
+});
