@@ -11,6 +11,9 @@ export interface PlatformConfig {
   readonly dbUrl: string;
   /** Secret keys that authenticate server-to-server calls (the service secret). */
   readonly serviceKeys: readonly string[];
+  /** Completion notification endpoint and its bearer secret (optional). */
+  readonly webhookUrl: string | null;
+  readonly webhookSecret: string | null;
 }
 
 type Env = { get(name: string): string | undefined };
@@ -43,5 +46,14 @@ export function loadPlatformConfig(env: Env = Deno.env): PlatformConfig {
   if (problems.length) {
     throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
   }
-  return Object.freeze({ supabaseUrl: url!.replace(/\/$/, ""), dbUrl: dbUrl!, serviceKeys: Object.freeze(serviceKeys) });
+  const webhookUrl = env.get("COMPLETION_WEBHOOK_URL") || null;
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) problems.push("COMPLETION_WEBHOOK_URL (not an http(s) URL)");
+  if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
+  return Object.freeze({
+    supabaseUrl: url!.replace(/\/$/, ""),
+    dbUrl: dbUrl!,
+    serviceKeys: Object.freeze(serviceKeys),
+    webhookUrl,
+    webhookSecret: env.get("COMPLETION_WEBHOOK_SECRET") || null,
+  });
 }

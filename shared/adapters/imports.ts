@@ -50,21 +50,23 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConve
     message_count: c.messages.length,
     user_message_count: c.messages.filter((m) => m.role === "user").length,
     assistant_message_count: c.messages.filter((m) => m.role === "assistant").length,
+    user_chars: c.messages.reduce((a, m) => a + (m.role === "user" ? Math.min(m.content.length, 500) : 0), 0),
+    total_chars: c.messages.reduce((a, m) => a + m.content.length, 0),
     messages: c.messages,
   }));
   await tx`
     insert into public.raw_conversations (user_id, conversation_id, job_id, source, title, created_at, updated_at, model,
-      message_count, user_message_count, assistant_message_count, messages, imported_at)
+      message_count, user_message_count, assistant_message_count, user_chars, total_chars, messages, imported_at)
     select ${job.user_id}, x.conversation_id, ${job.id}, x.source, x.title, x.created_at, x.updated_at, x.model,
-           x.message_count, x.user_message_count, x.assistant_message_count, x.messages, now()
+           x.message_count, x.user_message_count, x.assistant_message_count, x.user_chars, x.total_chars, x.messages, now()
       from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(conversation_id text, source text, title text,
            created_at timestamptz, updated_at timestamptz, model text, message_count int, user_message_count int,
-           assistant_message_count int, messages json)
+           assistant_message_count int, user_chars int, total_chars bigint, messages json)
     on conflict (user_id, conversation_id) do update set
       job_id = excluded.job_id, source = excluded.source, title = excluded.title, created_at = excluded.created_at,
       updated_at = excluded.updated_at, model = excluded.model, message_count = excluded.message_count,
       user_message_count = excluded.user_message_count, assistant_message_count = excluded.assistant_message_count,
-      messages = excluded.messages, imported_at = now()`;
+      user_chars = excluded.user_chars, total_chars = excluded.total_chars, messages = excluded.messages, imported_at = now()`;
 }
 
 export async function recordWarnings(tx: Tx, jobId: string, taskKey: string, warnings: IngestWarning[]): Promise<void> {

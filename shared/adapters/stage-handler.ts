@@ -20,11 +20,15 @@ export interface StageDeps {
 }
 
 /** Runs one task's work; writes go through `tx`, which also commits the completion. */
-export type ProcessTask = (task: ClaimedTask, tx: Tx) => Promise<TaskCompletion>;
+export type ProcessTask = (task: ClaimedTask, tx: Tx, prepared?: unknown) => Promise<TaskCompletion>;
+
+/** Slow work (model calls) done before the transaction opens, so no transaction waits on it. */
+export type PrepareTask = (task: ClaimedTask, db: Db) => Promise<unknown>;
 
 export interface StageDefinition {
   /** Stages this function serves. */
   stages: readonly string[];
+  prepare?: PrepareTask;
   process: ProcessTask;
   /** Stop claiming after this much wall time (well under the platform's 150 s). @default 60000 */
   budgetMs?: number;
@@ -78,8 +82,9 @@ export function createStageHandler(def: StageDefinition) {
           log("task.claimed", base);
           inflight.set(task.id, { task, tasks: deps.tasks });
           try {
+            const prepared = def.prepare ? await def.prepare(task, deps.db) : undefined;
             const out = await deps.db.begin(async (tx) => {
-              const c = await def.process(task, tx);
+              const c = await def.process(task, tx, prepared);
               return await deps.tasks.complete(tx, task, c);
             });
             completed.push(task.id);

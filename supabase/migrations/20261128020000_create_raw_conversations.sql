@@ -15,6 +15,8 @@ create table if not exists public.raw_conversations (
   message_count integer not null check (message_count > 0),
   user_message_count integer not null,
   assistant_message_count integer not null,
+  user_chars integer not null default 0,     -- Σ min(length, 500) over user messages (sampling score)
+  total_chars bigint not null default 0,     -- Σ message lengths (sampling budget)
   messages json not null check (json_typeof(messages) = 'array'),
   imported_at timestamptz not null default now(),
   primary key (user_id, conversation_id)

@@ -1,0 +1,177 @@
+/** Database access of the pipeline stages (every write keyed by a natural key). */
+import type { Chunk } from "../processors/chunk.ts";
+import type { ConversationStats, RenderMessage } from "../processors/sample.ts";
+import type { FactSet, Sections } from "../processors/schemas.ts";
+import { PipelineError } from "../processors/errors.ts";
+import type { Tx } from "./tasks.ts";
+
+export interface JobInfo {
+  id: string;
+  user_id: string;
+  pipeline_version: string;
+  created_at: string;
+}
+
+export async function jobInfo(tx: Tx, jobId: string): Promise<JobInfo> {
+  const [r] = await tx`select id, user_id, pipeline_version, created_at from public.processing_jobs where id = ${jobId}`;
+  if (!r) throw new PipelineError("NOT_FOUND", `job ${jobId} not found`);
+  return { ...r, created_at: new Date(r.created_at).toISOString() } as JobInfo;
+}
+
+export async function conversationStats(tx: Tx, jobId: string): Promise<ConversationStats[]> {
+  const rows = await tx`select conversation_id, title, created_at, message_count, user_message_count, assistant_message_count,
+                               user_chars, total_chars::float8 as total_chars
+                          from public.raw_conversations where job_id = ${jobId}`;
+  return rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() }) as unknown as ConversationStats);
+}
+
+export interface StoredConversation {
+  conversation_id: string;
+  title: string;
+  created_at: string;
+  messages: RenderMessage[];
+}
+
+export async function loadConversations(tx: Tx, jobId: string, ids: string[]): Promise<StoredConversation[]> {
+  const rows = await tx`select conversation_id, title, created_at, messages from public.raw_conversations
+                         where job_id = ${jobId} and conversation_id = any(${ids})`;
+  const byId = new Map(rows.map((r) => [r.conversation_id as string, r]));
+  return ids.flatMap((id) => {
+    const r = byId.get(id);
+    return r ? [{ conversation_id: id, title: r.title, created_at: new Date(r.created_at).toISOString(), messages: r.messages }] : [];
+  });
+}
+
+/** Keyset boundaries splitting the job's rows of `table` into batches of `per`. */
+export async function keysetRanges(tx: Tx, table: "conversations" | "chunks", jobId: string, per: number) {
+  const rows = table === "conversations"
+    ? await tx`select id from (select conversation_id as id, row_number() over (order by conversation_id) as rn
+                 from public.raw_conversations where job_id = ${jobId}) t where rn % ${per} = 0 order by id`
+    : await tx`select id::text as id from (select id, row_number() over (order by id) as rn
+                 from public.conversation_chunks where job_id = ${jobId}) t where rn % ${per} = 0 order by id`;
+  const bounds = rows.map((r) => r.id as string);
+  const out: { after: string | null; upto: string | null }[] = [];
+  let prev: string | null = null;
+  for (const b of bounds) (out.push({ after: prev, upto: b }), prev = b);
+  out.push({ after: prev, upto: null });
+  return out;
+}
+
+export async function conversationsInRange(tx: Tx, jobId: string, after: string | null, upto: string | null) {
+  const rows = await tx`select conversation_id, title, created_at, messages from public.raw_conversations
+    where job_id = ${jobId} and (${after}::text is null or conversation_id > ${after}) and (${upto}::text is null or conversation_id <= ${upto})
+    order by conversation_id`;
+  return rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() }) as unknown as StoredConversation);
+}
+
+/** Writes one conversation's chunks (upsert by natural key) and drops indexes past the new count. */
+export async function writeChunks(tx: Tx, job: JobInfo, c: StoredConversation, chunks: Chunk[], isRecent: boolean): Promise<void> {
+  if (chunks.length) {
+    const rows = chunks.map((k) => ({ ...k, conversation_id: c.conversation_id }));
+    await tx`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
+               message_count, created_at, is_recent, embedding, embedding_model, embeddable, updated_at)
+             select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, ${c.title}, x.content, x.token_count, x.message_count,
+                    ${c.created_at}, ${isRecent}, null, null, length(btrim(x.content)) >= 3, now()
+               from json_to_recordset(${JSON.stringify(rows)}::text::json)
+                    as x(conversation_id text, chunk_index int, content text, token_count int, message_count int)
+             on conflict (user_id, conversation_id, chunk_index) do update set
+               job_id = excluded.job_id, title = excluded.title, content = excluded.content, token_count = excluded.token_count,
+               message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
+               embedding = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding end,
+               embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
+               embeddable = excluded.embeddable, updated_at = now()`;
+  }
+  await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and conversation_id = ${c.conversation_id}
+             and chunk_index >= ${chunks.length}`;
+}
+
+export async function chunksInRange(tx: Tx, jobId: string, after: string | null, upto: string | null, onlyUnembedded: boolean) {
+  return await tx`select id::text as id, conversation_id, content, created_at from public.conversation_chunks
+    where job_id = ${jobId} and (${after}::uuid is null or id > ${after}::uuid) and (${upto}::uuid is null or id <= ${upto}::uuid)
+      and (not ${onlyUnembedded} or (embedding is null and embeddable)) order by id`;
+}
+
+/** The schema's vector dimension (the single source of truth). */
+export async function embeddingDimension(tx: Tx): Promise<number> {
+  const [r] = await tx`select private.embedding_dimension() as d`;
+  return Number(r!.d);
+}
+
+/** Stores vectors; verifies every row was updated (lesson 7). */
+export async function storeEmbeddings(tx: Tx, model: string, rows: { id: string; vector: number[] }[]): Promise<void> {
+  if (!rows.length) return;
+  const [r] = await tx`with v as (select * from json_to_recordset(${JSON.stringify(rows.map((x) => ({ id: x.id, v: JSON.stringify(x.vector) })))}::text::json)
+                                    as x(id uuid, v text))
+    , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model}, updated_at = now()
+              from v where c.id = v.id returning 1)
+    select count(*)::int as n from u`;
+  if (r!.n !== rows.length) throw new PipelineError("INTERNAL", `stored ${r!.n} of ${rows.length} embeddings`);
+}
+
+export async function replaceFacts(tx: Tx, job: JobInfo, perChunk: { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet }[]) {
+  if (!perChunk.length) return 0;
+  await tx`delete from public.memory_facts where job_id = ${job.id} and chunk_id = any(${perChunk.map((c) => c.chunk_id)}::uuid[])`;
+  const rows = perChunk.flatMap((c) =>
+    (Object.keys(c.facts) as (keyof FactSet)[]).flatMap((cat) =>
+      (c.facts[cat] as unknown[]).map((f) => ({ chunk_id: c.chunk_id, conversation_id: c.conversation_id, date: c.date, category: cat, fact: f }))
+    )
+  );
+  if (rows.length) {
+    await tx`insert into public.memory_facts (user_id, job_id, chunk_id, conversation_id, conversation_date, category, fact)
+      select ${job.user_id}, ${job.id}, x.chunk_id, x.conversation_id, x.date, x.category, x.fact
+        from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(chunk_id uuid, conversation_id text, date timestamptz, category text, fact jsonb)`;
+  }
+  return rows.length;
+}
+
+export async function jobFacts(tx: Tx, jobId: string): Promise<{ facts: FactSet; date: string | null }[]> {
+  const rows = await tx`select chunk_id, conversation_date, category, fact from public.memory_facts where job_id = ${jobId} order by id`;
+  const by = new Map<string, { facts: FactSet; date: string | null }>();
+  for (const r of rows) {
+    const e = by.get(r.chunk_id) ?? { facts: { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] }, date: r.conversation_date ? new Date(r.conversation_date).toISOString() : null };
+    (e.facts[r.category as keyof FactSet] as unknown[]).push(r.fact);
+    by.set(r.chunk_id, e);
+  }
+  return [...by.values()];
+}
+
+export async function putArtifact(tx: Tx, jobId: string, name: string, content: unknown) {
+  await tx`insert into private.job_artifacts (job_id, name, content) values (${jobId}, ${name}, ${tx.json(content as never)})
+           on conflict (job_id, name) do update set content = excluded.content, updated_at = now()`;
+}
+
+export async function getArtifact<T>(tx: Tx, jobId: string, name: string): Promise<T | null> {
+  const [r] = await tx`select content from private.job_artifacts where job_id = ${jobId} and name = ${name}`;
+  return (r?.content ?? null) as T | null;
+}
+
+/** Upserts the SoulPrint fields of a profile; verifies the row (lesson 7). */
+export async function writeProfile(tx: Tx, userId: string, fields: Record<string, unknown>): Promise<void> {
+  const cols = Object.keys(fields);
+  const [r] = await tx`insert into public.user_profiles ${tx({ user_id: userId, ...fields, updated_at: new Date() } as never)}
+    on conflict (user_id) do update set ${tx({ ...fields, updated_at: new Date() } as never, ...cols, "updated_at")}
+    returning user_id`;
+  if (!r) throw new PipelineError("INTERNAL", `profile write for ${userId} affected no row`);
+}
+
+export async function profileSections(tx: Tx, userId: string): Promise<{ sections: Sections | null; memory_md: string | null }> {
+  const [r] = await tx`select sections, memory_md from public.user_profiles where user_id = ${userId}`;
+  return { sections: r?.sections ?? null, memory_md: r?.memory_md ?? null };
+}
+
+export async function jobTotals(tx: Tx, jobId: string) {
+  const [r] = await tx`select conversation_count, message_count, chunk_count, embedding_count, fact_count, cost_usd::float8 as cost_usd, cost
+                         from public.processing_jobs where id = ${jobId}`;
+  return r!;
+}
+
+/** Old chunk generations of the user (written by earlier imports) go once the new one is complete. */
+export async function dropOldChunks(tx: Tx, job: JobInfo): Promise<number> {
+  const r = await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id is distinct from ${job.id}`;
+  return r.count;
+}
+
+export async function recordNotification(tx: Tx, jobId: string, n: { url: string; attempts: number; status: number | null; outcome: string; error: string | null }) {
+  await tx`insert into private.notifications (job_id, url, attempts, status_code, outcome, error)
+           values (${jobId}, ${n.url}, ${n.attempts}, ${n.status}, ${n.outcome}, ${n.error})`;
+}

@@ -1,0 +1,38 @@
+/**
+ * Wiring shared by the pipeline's stage functions: configuration, the database, the task API,
+ * the model providers and storage, built once per worker. Keeps every index.ts to one line.
+ */
+import { loadPlatformConfig } from "./config.ts";
+import { createDb, type Db } from "./db.ts";
+import type { Embedder } from "./embedder.ts";
+import type { LlmProvider } from "./llm/types.ts";
+import { createEmbedder, createLlm, loadProviderConfig } from "./providers.ts";
+import type { StageDeps } from "./stage-handler.ts";
+import { type ObjectStore, SupabaseObjectStore } from "./storage.ts";
+import { PostgresTaskStore } from "./tasks.ts";
+
+export interface Runtime {
+  db: Db;
+  llm: LlmProvider;
+  embedder: Embedder;
+  store: ObjectStore;
+  webhook: { url: string | null; secret: string | null };
+}
+
+export type StageFactory = (rt: Runtime) => (req: Request, deps: StageDeps) => Promise<Response>;
+
+export function serveStage(factory: StageFactory): void {
+  const config = loadPlatformConfig();
+  const providers = loadProviderConfig();
+  const db = createDb(config);
+  const rt: Runtime = {
+    db,
+    llm: createLlm(providers, db),
+    embedder: createEmbedder(providers, db),
+    store: new SupabaseObjectStore(config.supabaseUrl, config.serviceKeys[0]!),
+    webhook: { url: config.webhookUrl, secret: config.webhookSecret },
+  };
+  const handle = factory(rt);
+  const deps: StageDeps = { db, tasks: new PostgresTaskStore(db), serviceKeys: config.serviceKeys };
+  Deno.serve((req) => handle(req, deps));
+}

@@ -1,0 +1,81 @@
+/**
+ * Consolidating facts (SPEC §3.8, lesson 11): dedupe by normalised text, names and events;
+ * when the set is over budget, a bounded hierarchical reduce (done by the caller with a model)
+ * and, past the depth limit, a deterministic fallback that keeps the most recent and most
+ * frequent facts. Odd items are skipped, never a crash.
+ */
+import type { FactSet } from "./schemas.ts";
+
+export interface DatedFact<T> {
+  item: T;
+  date: string | null;
+  count: number;
+}
+
+const norm = (s: unknown) => (typeof s === "string" ? s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim() : "");
+
+type Cat = keyof FactSet;
+const KEY: { [K in Cat]: (x: FactSet[K][number]) => string } = {
+  preferences: (x) => norm(x),
+  beliefs: (x) => norm(x),
+  projects: (x) => norm((x as { name?: string }).name),
+  dates: (x) => norm((x as { event?: string }).event) + "|" + norm((x as { date?: string }).date),
+  decisions: (x) => norm((x as { decision?: string }).decision),
+};
+
+/** Facts from many chunks (with their conversation dates) -> one deduplicated set, newest first. */
+export function dedupe(sets: { facts: FactSet; date: string | null }[]): { facts: FactSet; counts: Record<string, number> } {
+  const acc = new Map<string, DatedFact<unknown> & { cat: Cat }>();
+  for (const { facts, date } of sets) {
+    for (const cat of Object.keys(KEY) as Cat[]) {
+      const items = Array.isArray(facts?.[cat]) ? facts[cat] as unknown[] : [];
+      for (const item of items) {
+        if (item === null || item === undefined || (typeof item !== "string" && typeof item !== "object")) continue;
+        const k = `${cat}:${(KEY[cat] as (x: unknown) => string)(item)}`;
+        if (k.endsWith(":") || k.endsWith(":|")) continue;
+        const prev = acc.get(k);
+        if (!prev) acc.set(k, { cat, item, date, count: 1 });
+        else {
+          prev.count++;
+          if ((date ?? "") > (prev.date ?? "")) (prev.item = item, prev.date = date); // newer wording wins
+        }
+      }
+    }
+  }
+  const out: FactSet = { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] };
+  const counts: Record<string, number> = {};
+  const sorted = [...acc.values()].sort((a, b) => (b.date ?? "").localeCompare(a.date ?? "") || b.count - a.count);
+  for (const f of sorted) {
+    (out[f.cat] as unknown[]).push(f.item);
+    counts[f.cat] = (counts[f.cat] ?? 0) + 1;
+  }
+  return { facts: out, counts };
+}
+
+/** Size of a fact set in tokens (pretty JSON / 4). */
+export function factTokens(f: FactSet): number {
+  return Math.ceil(JSON.stringify(f, null, 2).length / 4);
+}
+
+/**
+ * Deterministic fallback: keeps the first items of each category (the set is already ordered
+ * newest and most frequent first) until the budget holds.
+ */
+export function truncateFacts(f: FactSet, budgetTokens: number): FactSet {
+  const out: FactSet = { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] };
+  const cats = Object.keys(out) as Cat[];
+  for (let i = 0;; i++) {
+    let added = false;
+    for (const c of cats) {
+      const item = (f[c] as unknown[])[i];
+      if (item === undefined) continue;
+      (out[c] as unknown[]).push(item);
+      if (factTokens(out) > budgetTokens) {
+        (out[c] as unknown[]).pop();
+        return out;
+      }
+      added = true;
+    }
+    if (!added) return out;
+  }
+}
