@@ -38,6 +38,7 @@ interface Worker {
   /** Next protocol message from the worker (null when it exited). */
   next: () => Promise<Record<string, unknown> | null>;
   idleTimer?: ReturnType<typeof setTimeout>;
+  generation: number;
 }
 
 /** Must match function-worker.ts. */
@@ -96,6 +97,7 @@ export class Gateway {
   }
 
   private async spawn(name: string): Promise<Worker> {
+    const generation = this.generation; // the env below belongs to this generation
     const entry = `${this.opts.root}/supabase/functions/${name}/index.ts`;
     const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR", "LANG"];
     const env: Record<string, string> = {};
@@ -148,7 +150,7 @@ export class Gateway {
       } catch { /* already gone */ }
       throw new Error(`function ${name} failed to boot`);
     }
-    return { proc, port: ready, busy: false, next };
+    return { proc, port: ready, busy: false, next, generation };
   }
 
   private async pipeLogs(name: string, pid: number, stream: ReadableStream<Uint8Array>) {
@@ -187,6 +189,7 @@ export class Gateway {
   }
 
   private release(name: string, w: Worker): void {
+    if (w.generation !== this.generation) return this.retire(name, w);
     const next = this.waiters.get(name)?.shift();
     if (next) return next(w);
     w.busy = false;
@@ -322,6 +325,16 @@ export class Gateway {
     });
     return new Response(body, { status, headers: res.headers });
   }
+
+  /**
+   * Replaces every worker (e.g. after .platform/functions.env changed): idle ones now, busy ones
+   * when their invocation ends.
+   */
+  reload(): void {
+    this.generation++;
+    for (const [name, pool] of this.pools) for (const w of [...pool]) if (!w.busy) this.retire(name, w);
+  }
+  private generation = 0;
 
   /** Kills every worker (on shutdown). */
   close(): void {

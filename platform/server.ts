@@ -71,6 +71,10 @@ const server = Deno.serve({
       },
     });
   }
+  if (url.pathname === "/_platform/reload-functions" && req.method === "POST") {
+    gateway.reload();
+    return Response.json({ reloaded: true });
+  }
   if (url.pathname === "/_platform/invocations") {
     const since = Number(url.searchParams.get("since") ?? 0);
     return Response.json(gateway.invocations.filter((i) => i.seq > since));
