@@ -22,6 +22,8 @@ export interface Faults {
   fencedRate?: number;
   malformedRate?: number;
   continueRate?: number;
+  /** Delay between streamed words. */
+  streamDelayMs?: number;
   /** Requests per minute accepted before answering 429 (sliding window). */
   rpmLimit?: number;
   seed?: number;
@@ -89,6 +91,33 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     if (hit(f.fencedRate)) text = "```json\n" + text + "\n```";
     else if (hit(f.malformedRate)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
     else if (hit(f.continueRate)) text = "Of course! And as I was saying, Mercury in retrograde means your week will be full of surprises.";
+    if (body.stream === true) {
+      // Anthropic's streaming events, a word at a time (streamDelayMs apart).
+      stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
+      const enc = new TextEncoder();
+      const ev = (type: string, data: unknown) => enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data as object })}\n\n`);
+      const words = text.match(/\S+\s*/g) ?? [""];
+      const stream = new ReadableStream<Uint8Array>({
+        async start(c) {
+          c.enqueue(ev("message_start", { message: { id: `msg_${stats.requests}`, type: "message", role: "assistant", model: String(body.model), content: [],
+            stop_reason: null, usage: { input_tokens: r.usage.input_tokens, output_tokens: 0 } } }));
+          c.enqueue(ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
+          for (const w of words) {
+            if (f.streamDelayMs) await new Promise((res) => setTimeout(res, f.streamDelayMs));
+            try {
+              c.enqueue(ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: w } }));
+            } catch {
+              return; // the client went away
+            }
+          }
+          c.enqueue(ev("content_block_stop", { index: 0 }));
+          c.enqueue(ev("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: r.usage.output_tokens } }));
+          c.enqueue(ev("message_stop", {}));
+          c.close();
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+    }
     return reply(200, {
       id: `msg_${stats.requests}`,
       type: "message",

@@ -22,6 +22,24 @@ export function requireServiceCaller(req: Request, serviceKeys: readonly string[
   if (!serviceKeys.some((k) => safeEqual(k, token))) throw new PipelineError("AUTH_INVALID", "invalid service secret");
 }
 
+/**
+ * The signed-in user of a request. The signature was checked by the platform's gateway before
+ * the function ran (verify_jwt = true in config.toml); here the claims are read and checked.
+ * @throws PipelineError AUTH_MISSING / AUTH_INVALID
+ */
+export function requireUser(req: Request, nowSeconds = Date.now() / 1000): { id: string; email?: string } {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  if (!token) throw new PipelineError("AUTH_MISSING", "sign in first: missing bearer token");
+  try {
+    const body = token.split(".")[1]!;
+    const claims = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - body.length % 4) % 4)));
+    if (claims.role !== "authenticated" || typeof claims.sub !== "string" || (claims.exp && claims.exp < nowSeconds)) throw new Error();
+    return { id: claims.sub, email: claims.email };
+  } catch {
+    throw new PipelineError("AUTH_INVALID", "the token is not a signed-in user's token");
+  }
+}
+
 /** A JSON error body `{code, message, retriable}` with the code's status. */
 export function errorResponse(err: unknown): Response {
   const e = normalizeError(err);

@@ -1,0 +1,75 @@
+/**
+ * Retrieval and persistence for the query and chat functions. Every read and write runs as the
+ * calling user (role authenticated + JWT claims, exactly as PostgREST would), so RLS and
+ * auth.uid() decide what is visible: a user can only ever reach their own chunks and chats.
+ */
+import type { Db } from "./db.ts";
+import type { Embedder } from "./embedder.ts";
+import type { Tx } from "./tasks.ts";
+import type { Sections } from "../processors/schemas.ts";
+import type { RetrievedChunk } from "../processors/chat-prompt.ts";
+import { keywordQuery } from "../processors/chat-prompt.ts";
+
+export interface UserContext {
+  sections: Sections | null;
+  memoryMd: string | null;
+  soulprintText: string | null;
+  aiName: string;
+  chunks: RetrievedChunk[];
+  method: "hybrid" | "keyword" | "none";
+}
+
+/** Runs `fn` in a transaction as the user. */
+export function asUser<T>(db: Db, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
+    await tx`set local role authenticated`;
+    return await fn(tx);
+  }) as Promise<T>;
+}
+
+/** Profile plus the chunks that best match `message` (hybrid; keyword-only if embedding fails). */
+export async function retrieve(db: Db, embedder: Embedder, userId: string, message: string, count = 8): Promise<UserContext> {
+  let vector: number[] | null = null;
+  try {
+    vector = (await embedder.embed([message.slice(0, 8000)], Date.now() + 15_000)).vectors[0] ?? null;
+  } catch (err) {
+    console.error(JSON.stringify({ event: "chat.embedding_failed", error: String(err).slice(0, 200) }));
+  }
+  return await asUser(db, userId, async (tx) => {
+    const [p] = await tx`select sections, memory_md, soulprint_text, ai_name from public.user_profiles where user_id = ${userId}`;
+    const rows = await tx`select title, content, created_at, rrf_score, method
+      from public.hybrid_search_chunks(${keywordQuery(message)}, ${vector ? JSON.stringify(vector) : null}::extensions.vector, ${count})`;
+    return {
+      sections: p?.sections ?? null,
+      memoryMd: p?.memory_md ?? null,
+      soulprintText: p?.soulprint_text ?? null,
+      aiName: p?.ai_name ?? "Nova",
+      chunks: rows.map((r) => ({ title: r.title, content: r.content, created_at: new Date(r.created_at).toISOString(), score: r.rrf_score })),
+      method: rows.length ? (vector ? "hybrid" : "keyword") : "none",
+    };
+  });
+}
+
+/** The chat (created when `conversationId` is null) and its last `turns` messages, oldest first. */
+export async function openChat(db: Db, userId: string, conversationId: string | null, turns: number) {
+  return await asUser(db, userId, async (tx) => {
+    let id = conversationId;
+    if (!id) {
+      const [c] = await tx`insert into public.chat_conversations (user_id) values (${userId}) returning id`;
+      id = c!.id as string;
+    } else {
+      const [c] = await tx`select id from public.chat_conversations where id = ${id}`;
+      if (!c) return null;
+    }
+    const history = await tx`select role, content from (select role, content, created_at from public.chat_messages
+      where conversation_id = ${id} order by created_at desc limit ${turns}) t order by created_at`;
+    const [count] = await tx`select count(*)::int as n from public.chat_messages`;
+    return { id: id!, history: history.map((h) => ({ role: h.role as "user" | "assistant", content: h.content as string })), total: count!.n as number };
+  });
+}
+
+export async function saveMessage(db: Db, userId: string, conversationId: string, role: "user" | "assistant", content: string, complete = true) {
+  await asUser(db, userId, (tx) => tx`insert into public.chat_messages (user_id, conversation_id, role, content, complete)
+                                      values (${userId}, ${conversationId}, ${role}, ${content}, ${complete})`);
+}

@@ -1,0 +1,41 @@
+/**
+ * chat: a turn in one of the user's chats. Saves the user's message, answers from the
+ * SoulPrint, retrieved memories and the last 10 turns, streams the reply, and saves it when
+ * the stream ends (marked incomplete if the client went away first).
+ */
+import { z } from "zod";
+import { openChat, retrieve, saveMessage } from "../../../shared/adapters/chat.ts";
+import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
+import { sseResponse } from "../../../shared/adapters/sse.ts";
+import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
+import { PipelineError } from "../../../shared/processors/errors.ts";
+import { parseBody, type QueryDeps } from "../query/handler.ts";
+
+const ChatBody = z.object({
+  message: z.string().trim().min(1, "message is empty").max(50_000, "message is longer than 50,000 characters"),
+  conversation_id: z.string().uuid().nullable().default(null),
+  stream: z.boolean().default(true),
+});
+
+export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
+  try {
+    if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
+    const user = requireUser(req);
+    const body = parseBody(ChatBody, await readJson(req));
+    const chat = await openChat(deps.db, user.id, body.conversation_id, 10);
+    if (!chat) throw new PipelineError("NOT_FOUND", "no such chat");
+    await saveMessage(deps.db, user.id, chat.id, "user", body.message);
+    const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
+    const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: chat.total });
+    const request = { system, messages: [...chat.history, { role: "user" as const, content: body.message }], maxTokens: 2048, temperature: 0.7, purpose: "chat" };
+    const save = (text: string, complete: boolean) => text ? saveMessage(deps.db, user.id, chat.id, "assistant", text, complete) : Promise.resolve();
+    if (!body.stream) {
+      const r = await deps.llm.complete(request);
+      await save(r.text, true);
+      return Response.json({ conversation_id: chat.id, response: r.text, chunks_used: ctx.chunks.length });
+    }
+    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), save, { "x-conversation-id": chat.id });
+  } catch (err) {
+    return errorResponse(err);
+  }
+}

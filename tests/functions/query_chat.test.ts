@@ -1,0 +1,88 @@
+// query and chat through the gateway with a user's JWT: auth, validation, real SSE streaming,
+// JSON mode, and chat persistence.
+import assert from "node:assert/strict";
+import { adminDb, API_URL, createUser, first, keys, userClient, waitFor } from "../_support/platform.ts";
+
+const FIXTURE = new URL("../fixtures/exports/chatgpt-tree.json", import.meta.url);
+
+async function userWithSoulprint() {
+  const sql = adminDb();
+  const user = await createUser(sql, "chat");
+  const key = `${user.id}/${Date.now()}-export.json`;
+  await userClient(user.token).storage.from("imports").upload(key, await Deno.readFile(FIXTURE), { contentType: "application/json" });
+  const { id } = first(await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${"imports/" + key}) returning id`);
+  await waitFor(async () => first(await sql`select status from public.processing_jobs where id = ${id}`).status === "complete" || null, 60_000, 100);
+  return { sql, user };
+}
+
+const post = (fn: string, token: string | null, body: unknown) =>
+  fetch(`${API_URL}/functions/v1/${fn}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+async function readSse(res: Response): Promise<{ events: unknown[]; text: string }> {
+  const events: unknown[] = [];
+  let buf = "";
+  for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const line = buf.slice(0, i).replace(/^data: /, "");
+      buf = buf.slice(i + 2);
+      events.push(line === "[DONE]" ? "[DONE]" : JSON.parse(line));
+    }
+  }
+  return { events, text: events.map((e) => (e as { content?: string }).content ?? "").join("") };
+}
+
+Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved chats", async () => {
+  const { sql, user } = await userWithSoulprint();
+  try {
+    let r = await post("query", null, { message: "hi" });
+    assert.equal(r.status, 401, "the gateway refuses a missing JWT");
+    await r.body?.cancel();
+    r = await post("query", keys.anon_key, { message: "hi" });
+    assert.equal(r.status, 401);
+    assert.equal((await r.json()).code, "AUTH_INVALID");
+    for (const bad of [{ message: "" }, { message: "x".repeat(50_001) }, { message: "hi", history: [{ role: "robot", content: "x" }] }, "not json"]) {
+      r = await post("query", user.token, bad);
+      assert.equal(r.status, 400, JSON.stringify(bad).slice(0, 60));
+      assert.equal((await r.json()).code, "INPUT_INVALID");
+    }
+
+    r = await post("query", user.token, { message: "Tell me a joke", stream: false });
+    assert.equal(r.status, 200);
+    const j = await r.json();
+    assert.equal(typeof j.response, "string");
+    assert.ok(j.chunks_used >= 1, "retrieved the joke conversation");
+    assert.ok(["rlm", "fallback"].includes(j.method));
+    assert.ok(j.latency_ms >= 0);
+
+    r = await post("query", user.token, { message: "Tell me a joke" });
+    assert.equal(r.headers.get("content-type"), "text/event-stream");
+    const s = await readSse(r);
+    assert.ok(s.events.length >= 3, "several events: tokens, citations, [DONE]");
+    assert.equal(s.events.at(-1), "[DONE]");
+    assert.ok(s.text.length > 0);
+
+    r = await post("chat", user.token, { message: "What did I ask you for?" });
+    const convId = r.headers.get("x-conversation-id")!;
+    const c = await readSse(r);
+    assert.ok(c.text.length > 0);
+    const msgs = await waitFor(async () => {
+      const rows = await sql`select role, content, complete from public.chat_messages where conversation_id = ${convId} order by created_at`;
+      return rows.length === 2 ? rows : null;
+    }, 5000);
+    assert.deepEqual(msgs.map((m) => m.role), ["user", "assistant"]);
+    assert.equal(msgs[1]!.content, c.text, "the streamed reply is saved");
+
+    const other = await createUser(sql, "other");
+    r = await post("chat", other.token, { message: "hi", conversation_id: convId });
+    assert.equal(r.status, 404, "another user's chat is not found");
+    await r.body?.cancel();
+  } finally {
+    await sql.end();
+  }
+});
