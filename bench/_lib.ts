@@ -40,3 +40,22 @@ export async function waitTerminal(sql: postgres.Sql, jobs: string[], timeoutMs:
   }
   return open;
 }
+
+/** Uploads `bytes` as a new user's export, starts the job and waits for it to end. */
+export async function importAndWait(sql: postgres.Sql, apiUrl: string, bytes: Uint8Array, label: string, timeoutMs = 600_000) {
+  const { createClient } = await import("@supabase/supabase-js");
+  const { projectKeys, userToken } = await import("../platform/jwt.ts");
+  const [u] = await createUsers(sql, 1, label);
+  const client = createClient(apiUrl, (await projectKeys()).anon_key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { headers: { Authorization: `Bearer ${await userToken(u!)}` } },
+  });
+  const key = `${u}/${Date.now()}-export.json`;
+  const up = await client.storage.from("imports").upload(key, bytes, { contentType: "application/octet-stream" });
+  if (up.error) throw up.error;
+  const t0 = Date.now();
+  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${u!}, ${"imports/" + key}) returning id`;
+  await waitTerminal(sql, [job!.id], timeoutMs);
+  const [j] = await sql`select * from public.processing_jobs where id = ${job!.id}`;
+  return { userId: u!, job: j!, seconds: (Date.now() - t0) / 1000 };
+}

@@ -55,13 +55,18 @@ export function userStatements(data: string): Statement[] {
   return out;
 }
 
-const HYPOTHETICAL = /\b(if|imagine|suppose|supposing|pretend|what if|would|wish|maybe|might|could)\b/i;
+/** "if I lived in...", "imagine if...": not facts. */
+const HYPOTHETICAL = /\b(if (I|we|you)|imagine|suppose|supposing|pretend|what if|I would|I'd|I wish|wish I)\b/i;
+/** Text that tries to instruct whoever reads it is never evidence about the person. */
+const INSTRUCTION = /\b(ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|messages)|system:|obey|you must|must now|record that|the (analy[sz]er|assistant|model|ai) (must|should))\b/i;
 const clean = (s: string) => s.replace(/\s+/g, " ").replace(/[\s,;:]+$/, "").trim();
 const cap = (s: string, n = 120) => (s.length > n ? s.slice(0, n).replace(/\s+\S*$/, "") : s);
 
 /** Statements that assert something about the speaker (no questions, no hypotheticals). */
 function assertions(statements: Statement[]): Statement[] {
-  return statements.filter((s) => !s.text.endsWith("?") && !HYPOTHETICAL.test(s.text) && /\b(I|I'm|I've|I'd|my|me)\b/i.test(s.text));
+  return statements.filter((s) =>
+    !s.text.endsWith("?") && !HYPOTHETICAL.test(s.text) && !INSTRUCTION.test(s.text) && /\b(I|I'm|I've|my|me|we)\b/i.test(s.text)
+  );
 }
 
 const ROLE_NOUNS = "engineer|developer|designer|teacher|nurse|doctor|manager|writer|student|scientist|analyst|consultant|" +
@@ -123,7 +128,9 @@ export function extractProfile(statements: Statement[]): Profile {
   for (const { text } of dated) {
     let m: RegExpMatchArray | null;
     if ((m = text.match(/\b[Mm]y name is ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u)) || (m = text.match(/\b[Cc]all me ([A-Z][\p{L}'-]+)/u))) {
-      p.name = m[1]!;
+      // A fuller form of the same name ("Dana" then "Dana Reyes") refines it rather than replacing it.
+      const first = p.name?.split(" ")[0];
+      if (!p.name || first !== m[1]!.split(" ")[0] || m[1]!.length > p.name.length) p.name = m[1]!;
     }
     if ((m = text.match(/\bI (?:live|am living|'m living|'m based|am based) in ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u)) ||
       (m = text.match(/\bI(?:'ve| have)? (?:just |recently )?moved to ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u))) {
@@ -131,9 +138,10 @@ export function extractProfile(statements: Statement[]): Profile {
     }
     if ((m = text.match(new RegExp(`\\bI(?:'m| am) (?:now )?an? ((?:[a-z-]+ )?(?:${ROLE_NOUNS}))\\b`, "i"))) ||
       (m = text.match(/\bI (?:now )?work (?:as an? |at |for )([^.,;!?]+)/i))) {
-      p.occupation = cap(clean(m[1]!), 80);
+      p.occupation = cap(clean(m[1]!.split(/\s+(?:after|at|for|in|with|since|because|and|but|now)\b/)[0]!), 80);
     }
-    if ((m = text.match(/\b[Mm]y (wife|husband|partner|girlfriend|boyfriend|son|daughter|sister|brother|mom|mother|dad|father|cat|dog)(?:'s name is|, | is called | named | )([A-Z][\p{L}'-]+)/u))) {
+    if ((m = text.match(/\b[Mm]y (wife|husband|partner|girlfriend|boyfriend|son|daughter|sister|brother|mom|mother|dad|father|cat|dog)(?:'s name is |, | is called | named | )([A-Z][\p{L}'-]+)/u)) ||
+      (m = text.match(/\b(?:[Ww]e|I) have an? (cat|dog) (?:named|called) ([A-Z][\p{L}'-]+)/u))) {
       p.relationships.push(`${m[1]!.toLowerCase()}: ${m[2]}`);
     }
   }
