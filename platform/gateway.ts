@@ -336,6 +336,11 @@ export class Gateway {
   }
   private generation = 0;
 
+  /** Changes the pool size per function (a chaos/benchmark knob). */
+  setWorkersPerFunction(n: number): void {
+    this.opts.workersPerFunction = n;
+  }
+
   /** Kills every worker (on shutdown). */
   close(): void {
     for (const pool of this.pools.values()) {

@@ -18,6 +18,7 @@ const apiUrl = `http://127.0.0.1:${port}`;
 const sql = postgres(dbUrl, { max: 10, onnotice: () => {} });
 const keys = await projectKeys();
 let killRate = 0;
+const defaultWorkers = Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8);
 
 const gateway = new Gateway({
   root,
@@ -29,7 +30,7 @@ const gateway = new Gateway({
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
   },
-  workersPerFunction: Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8),
+  workersPerFunction: defaultWorkers,
   wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
   memoryMb: Number(Deno.env.get("SOULPRINT_FUNCTION_HEAP_MB") ?? 150), // the edge runtime's per-worker default
   logFile: `${state}/logs/functions.log`,
@@ -42,8 +43,10 @@ void net.run();
 // The gateway's chaos knob lives in the same settings table as the net worker's.
 setInterval(async () => {
   try {
-    const [r] = await sql`select value from local_platform.settings where key = 'gateway_kill_rate'`;
-    killRate = Number(r?.value ?? 0);
+    const rows = await sql`select key, value from local_platform.settings where key like 'gateway_%'`;
+    killRate = Number(rows.find((r) => r.key === "gateway_kill_rate")?.value ?? 0);
+    const workers = Number(rows.find((r) => r.key === "gateway_workers_per_function")?.value ?? 0);
+    gateway.setWorkersPerFunction(workers > 0 ? workers : defaultWorkers);
   } catch { /* database restarting: keep the last value */ }
 }, 500);
 

@@ -87,5 +87,6 @@ insert into local_platform.settings (key, value, description) values
   ('net_drop_rate', 0, 'fraction of pg_net requests the worker drops without sending (no response row, like a lost request)'),
   ('net_delay_rate', 0, 'fraction of pg_net requests delayed before sending'),
   ('net_delay_ms', 0, 'delay applied to delayed requests, in milliseconds'),
-  ('gateway_kill_rate', 0, 'fraction of function invocations whose worker is killed mid-run (546)')
+  ('gateway_kill_rate', 0, 'fraction of function invocations whose worker is killed mid-run (546)'),
+  ('gateway_workers_per_function', 0, 'worker processes per function (0 = the server default)')
 on conflict (key) do nothing;

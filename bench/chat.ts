@@ -1,0 +1,76 @@
+/**
+ * Retrieval and chat overhead.
+ *   deno task bench:chat
+ * 1. recall@5: a fidelity export (planted facts) goes through the pipeline (offline provider);
+ *    for each fact a question in other words is asked through the query function's retrieval
+ *    (hybrid search with the offline embedder); a hit is a top-5 chunk holding the fact.
+ * 2. load: 50 concurrent chat requests to the query function through the gateway, with the
+ *    Anthropic provider pointed at the protocol test server (fixed 400 ms model latency);
+ *    overhead = total time minus the model's latency.
+ * Ends with one JSON line: recall_at_5, requests, p95_overhead_ms.
+ */
+import postgres from "postgres";
+import { retrieve } from "../shared/adapters/chat.ts";
+import { createDb } from "../shared/adapters/db.ts";
+import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
+import { generateFidelityExport } from "../shared/processors/fidelity/generator.ts";
+import { startProviderServer } from "../platform/provider-server.ts";
+import { userToken } from "../platform/jwt.ts";
+import { importAndWait, percentile } from "./_lib.ts";
+
+const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
+const DB = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const sql = postgres(DB, { max: 2, onnotice: () => {} });
+const db = createDb({ dbUrl: DB }, 4);
+const envFile = new URL("../.platform/functions.env", import.meta.url);
+
+const QUESTIONS: Record<string, string> = {
+  name: "What's my name?", location: "Which city did I move to?", work: "What do I work as now?",
+  like1: "What hobbies do I love?", like2: "What do I enjoy doing on weekends?", dislike: "What can't I stand?",
+  diet: "Do I eat meat?", project: "What am I working on these days?", birthday: "When is my birthday?",
+  belief: "What do I believe in?", decision: "What have I decided to do?", sibling: "Who is my sister?", pet: "What is my pet called?",
+};
+
+const norm = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()} `;
+const server = startProviderServer({ latencyMs: 400 });
+try {
+  const { conversations, truth } = generateFidelityExport(5, "A");
+  const { userId, job } = await importAndWait(sql, API, new TextEncoder().encode(JSON.stringify(conversations)), "bench-chat");
+  if (job.status !== "complete") throw new Error(`import ${job.status}: ${job.error_message}`);
+  let hits = 0;
+  for (const f of truth.facts) {
+    const ctx = await retrieve(db, new OfflineEmbedder(768), userId, QUESTIONS[f.id]!, 5);
+    if (ctx.chunks.some((c) => f.terms.every((t) => norm(c.content).includes(` ${t} `)))) hits++;
+    else console.error(`miss: ${f.id} (${QUESTIONS[f.id]})`);
+  }
+  const recall = hits / truth.facts.length;
+  console.error(`recall@5: ${hits}/${truth.facts.length}`);
+
+  await Deno.writeTextFile(envFile, `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n`);
+  await sql`update local_platform.settings set value = 50 where key = 'gateway_workers_per_function'`;
+  await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+  await new Promise((r) => setTimeout(r, 2000));
+  const token = await userToken(userId);
+  const ask = async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${API}/functions/v1/query`, {
+      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ message: "What hobbies do I love?", stream: false }),
+    });
+    if (res.status !== 200) throw new Error(`query ${res.status}: ${await res.text()}`);
+    await res.json();
+    return performance.now() - t0;
+  };
+  await Promise.all(Array.from({ length: 50 }, ask)); // warm: one worker per concurrent request
+  const times = await Promise.all(Array.from({ length: 50 }, ask));
+  const overheads = times.map((t) => t - 400);
+  console.error(`50 concurrent: p50 ${percentile(times, 50).toFixed(0)} ms, p95 ${percentile(times, 95).toFixed(0)} ms total (400 ms model)`);
+  console.log(JSON.stringify({ recall_at_5: Math.round(recall * 1000) / 1000, requests: times.length, p95_overhead_ms: Math.round(percentile(overheads, 95)) }));
+} finally {
+  await Deno.remove(envFile).catch(() => {});
+  await sql`update local_platform.settings set value = 0 where key = 'gateway_workers_per_function'`;
+  await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+  await server.close();
+  await db.end();
+  await sql.end();
+}
