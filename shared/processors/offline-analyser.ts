@@ -62,6 +62,16 @@ const INSTRUCTION = /\b(ignore (all |any )?(the )?(previous|prior|above|earlier)
 const clean = (s: string) => s.replace(/\s+/g, " ").replace(/[\s,;:]+$/, "").trim();
 const cap = (s: string, n = 120) => (s.length > n ? s.slice(0, n).replace(/\s+\S*$/, "") : s);
 
+/**
+ * The person's sentences from a chunk (`User:` lines) that could carry a durable fact about
+ * them: first person, not a question, hypothetical or instruction. Mining these locally means
+ * a model only reads the few sentences that matter, not every chunk in full.
+ */
+export function candidateStatements(chunkText: string): string[] {
+  const lines = chunkText.split("\n").filter((l) => l.startsWith("User:")).join("\n");
+  return assertions(userStatements(lines)).map((s) => s.text).filter((t) => t.length >= 8 && t.length <= 400);
+}
+
 /** Statements that assert something about the speaker (no questions, no hypotheticals). */
 function assertions(statements: Statement[]): Statement[] {
   return statements.filter((s) =>

@@ -1,0 +1,57 @@
+/**
+ * Pipeline throughput against the protocol test server (Anthropic API) with a fixed model
+ * latency and a requests-per-minute limit shared by all stage functions.
+ *   deno task bench:pipeline [-- --conversations 2000 --latency-ms 800 --rpm 50]
+ * ideal = max(LLM calls x latency / concurrency, LLM calls / rpm); efficiency = ideal / actual.
+ * Ends with one JSON line: conversations, llm_calls, seconds, ideal_seconds, efficiency,
+ * usd_per_1000_conversations (and tokens per 1000 conversations).
+ */
+import postgres from "postgres";
+import { startProviderServer } from "../platform/provider-server.ts";
+import { generateExport } from "../shared/processors/export-generator.ts";
+import { importAndWait } from "./_lib.ts";
+
+const arg = (n: string, d: number) => {
+  const i = Deno.args.indexOf(`--${n}`);
+  return i >= 0 ? Number(Deno.args[i + 1]) : d;
+};
+const conversations = arg("conversations", 2000), latency = arg("latency-ms", 800), rpm = arg("rpm", 50);
+const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
+const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", { max: 2, onnotice: () => {} });
+const envFile = new URL("../.platform/functions.env", import.meta.url);
+const server = startProviderServer({ latencyMs: latency, rpmLimit: Math.ceil(rpm * 1.05) });
+try {
+  // A generated export of exactly `conversations` conversations.
+  const parts: string[] = [];
+  for (const p of generateExport({ seed: 21, targetBytes: Number.MAX_SAFE_INTEGER / 2 })) {
+    if (parts.length > conversations) break;
+    parts.push(p);
+  }
+  const json = `[${parts.slice(1, conversations + 1).map((p) => p.replace(/^,/, "")).join(",")}]`;
+  await Deno.writeTextFile(envFile, `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=${rpm}\nLLM_TPM=100000000\n`);
+  await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+  await new Promise((r) => setTimeout(r, 2000));
+  const { job, seconds } = await importAndWait(sql, API, new TextEncoder().encode(json), "bench-pipeline", 4 * 3600_000);
+  if (job.status !== "complete") throw new Error(`pipeline ${job.status}: ${job.error_code} ${job.error_message}`);
+  const [p] = await sql`select import_cost_json from public.user_profiles where job_id = ${job.id}`;
+  const cost = p!.import_cost_json;
+  const calls = server.stats.byStatus[200] ?? 0;
+  const concurrency = 8; // stage concurrency cap
+  const ideal = Math.max((calls * latency) / 1000 / concurrency, (calls / rpm) * 60);
+  const per1000 = 1000 / job.conversation_count;
+  console.log(JSON.stringify({
+    conversations: job.conversation_count,
+    llm_calls: calls,
+    seconds: Math.round(seconds),
+    ideal_seconds: Math.round(ideal),
+    efficiency: Math.round((ideal / seconds) * 100) / 100,
+    usd_per_1000_conversations: Math.round(cost.total_cost_usd * per1000 * 10000) / 10000,
+    input_tokens_per_1000_conversations: Math.round(cost.llm_input_tokens * per1000),
+    output_tokens_per_1000_conversations: Math.round(cost.llm_output_tokens * per1000),
+  }));
+} finally {
+  await Deno.remove(envFile).catch(() => {});
+  await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+  await server.close();
+  await sql.end();
+}
