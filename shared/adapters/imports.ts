@@ -3,21 +3,10 @@
  * (upserted on (user_id, conversation_id)) and skipped-conversation warnings.
  */
 import type { CanonicalConversation, IngestWarning } from "../processors/ingest/types.ts";
-import { PipelineError } from "../processors/errors.ts";
+import type { JobInfo } from "./pipeline-store.ts";
 import type { Tx } from "./tasks.ts";
 
-export interface ImportJob {
-  id: string;
-  user_id: string;
-  storage_path: string;
-  created_at: string;
-}
-
-export async function loadImportJob(tx: Tx, jobId: string): Promise<ImportJob> {
-  const [row] = await tx`select id, user_id, storage_path, created_at from public.processing_jobs where id = ${jobId}`;
-  if (!row) throw new PipelineError("NOT_FOUND", `job ${jobId} not found`);
-  return { ...row, created_at: new Date(row.created_at).toISOString() } as ImportJob;
-}
+type ImportJob = Pick<JobInfo, "id" | "user_id">;
 
 /** Rows go to the database in batches of about this many characters, to bound memory. */
 const BATCH_CHARS = 2 * 1024 * 1024;

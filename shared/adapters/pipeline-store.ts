@@ -9,11 +9,12 @@ export interface JobInfo {
   id: string;
   user_id: string;
   pipeline_version: string;
+  storage_path: string;
   created_at: string;
 }
 
 export async function jobInfo(tx: Tx, jobId: string): Promise<JobInfo> {
-  const [r] = await tx`select id, user_id, pipeline_version, created_at from public.processing_jobs where id = ${jobId}`;
+  const [r] = await tx`select id, user_id, pipeline_version, storage_path, created_at from public.processing_jobs where id = ${jobId}`;
   if (!r) throw new PipelineError("NOT_FOUND", `job ${jobId} not found`);
   return { ...r, created_at: new Date(r.created_at).toISOString() } as JobInfo;
 }

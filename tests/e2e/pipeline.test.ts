@@ -88,6 +88,10 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
         b: node("b", "a", "assistant", "I can't do that."),
       },
     });
+    // Every fixture through the real SDK path too; the first also carries the injection attempt.
+    for (const file of ["chatgpt-tree.json", "chatgpt-citations.json", "chatgpt-modern-export.json"]) {
+      await assertSoulprint(sql, await runImport(sql, await Deno.readFile(new URL(file, FIXTURES)), "e2e-llm"), `${file} (protocol server)`);
+    }
     const r = await runImport(sql, new TextEncoder().encode(JSON.stringify(convs)), "e2e-llm");
     await assertSoulprint(sql, r, "protocol server");
     assert.match(r.profile.generated_by, /^anthropic\//);
@@ -95,9 +99,8 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
     assert.ok(r.profile.import_cost_json.total_cost_usd > 0, "priced");
     assert.ok(r.profile.import_cost_json.llm_call_count >= 5);
     assert.ok((server.stats.byStatus[429] ?? 0) > 0, "429s were injected");
-    await waitFor(async () => hooks.length > 0 || null, 20_000, 100);
-    assert.equal(hooks[0]!.auth, "Bearer hook-secret");
-    assert.equal(hooks[0]!.body.user_id, r.user.id);
+    const hook = await waitFor(async () => hooks.find((h) => h.body.user_id === r.user.id) ?? null, 20_000, 100);
+    assert.equal(hook.auth, "Bearer hook-secret");
     const { outcome } = first(await sql`select outcome from private.notifications where job_id = ${r.job.id}`);
     assert.equal(outcome, "delivered");
   } finally {

@@ -3,7 +3,8 @@
  * writes the slice's conversations and warnings, and enqueues the next slice in the same
  * transaction that completes this one, so a crash resumes from the last committed cursor.
  */
-import { loadImportJob, recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
+import { recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
+import { jobInfo } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { ObjectStore } from "../../../shared/adapters/storage.ts";
 import { type IngestCursor, ingestSlice } from "../../../shared/processors/ingest/slice.ts";
@@ -17,7 +18,7 @@ export function ingestHandler(store: ObjectStore) {
     claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async process(task, tx) {
-      const job = await loadImportJob(tx, task.job_id);
+      const job = await jobInfo(tx, task.job_id);
       const reader = await store.open(job.storage_path);
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
       const slice = await ingestSlice(reader.read, reader.size, cursor, { sliceBytes: SLICE_BYTES, fallbackTime: job.created_at });

@@ -3,14 +3,14 @@
  * becomes quick_ready so the person can chat while the full pass continues.
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
-import { completeJson } from "../../../shared/adapters/llm/structured.ts";
-import { conversationStats, jobInfo, loadConversations, writeProfile } from "../../../shared/adapters/pipeline-store.ts";
+import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
+import { jobInfo, writeProfile } from "../../../shared/adapters/pipeline-store.ts";
+import { sectionsFromSample } from "../../../shared/adapters/sections.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
-import { sectionsPrompt } from "../../../shared/processors/prompts.ts";
 import { profileFields } from "../../../shared/processors/profile.ts";
-import { QUICK_PASS_BUDGET, renderConversations, selectSample } from "../../../shared/processors/sample.ts";
-import { SectionsSchema } from "../../../shared/processors/schemas.ts";
+import { QUICK_PASS_BUDGET } from "../../../shared/processors/sample.ts";
+import type { Sections } from "../../../shared/processors/schemas.ts";
 
 export const quickPass: StageFactory = (rt) =>
   createStageHandler({
@@ -18,15 +18,12 @@ export const quickPass: StageFactory = (rt) =>
     claimBatch: 1,
     async prepare(task, db) {
       const job = await jobInfo(db as never, task.job_id);
-      const chosen = selectSample(await conversationStats(db as never, job.id));
-      const convs = await loadConversations(db as never, job.id, chosen.map((c) => c.conversation_id));
-      const data = renderConversations(convs, QUICK_PASS_BUDGET.capTokens * 4);
-      const r = await completeJson(rt.llm, { ...sectionsPrompt(data), deadline: Date.now() + 110_000 }, SectionsSchema);
-      return { job, r, sampled: chosen.length, chars: data.length };
+      const { result: r, sampled, chars } = await sectionsFromSample(rt.llm, db, job.id, QUICK_PASS_BUDGET);
+      return { job, r, sampled, chars };
     },
     async process(_task, tx, pre) {
-      const { job, r, sampled, chars } = pre as { job: { user_id: string }; r: Awaited<ReturnType<typeof completeJson<unknown>>>; sampled: number; chars: number };
-      const sections = SectionsSchema.parse(r.value);
+      const { job, r, sampled, chars } = pre as { job: { user_id: string }; r: LlmResult<Sections>; sampled: number; chars: number };
+      const sections = r.value!;
       await writeProfile(tx, job.user_id, {
         ...profileFields(sections, null),
         generated_by: `${r.provider}/${r.model}`,
