@@ -99,8 +99,8 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
     assert.ok(r.profile.import_cost_json.total_cost_usd > 0, "priced");
     assert.ok(r.profile.import_cost_json.llm_call_count >= 5);
     assert.ok((server.stats.byStatus[429] ?? 0) > 0, "429s were injected");
-    const hook = await waitFor(async () => hooks.find((h) => h.body.user_id === r.user.id) ?? null, 20_000, 100);
-    assert.equal(hook.auth, "Bearer hook-secret");
+    const delivered = await waitFor(async () => hooks.find((h) => h.body.user_id === r.user.id) ?? null, 20_000, 100);
+    assert.equal(delivered.auth, "Bearer hook-secret");
     const { outcome } = first(await sql`select outcome from private.notifications where job_id = ${r.job.id}`);
     assert.equal(outcome, "delivered");
   } finally {
