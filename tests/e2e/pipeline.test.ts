@@ -97,7 +97,7 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
     assert.match(r.profile.generated_by, /^anthropic\//);
     assert.notEqual(r.profile.ai_name, "Assistant", "the data's instructions were not followed");
     assert.ok(r.profile.import_cost_json.total_cost_usd > 0, "priced");
-    assert.ok(r.profile.import_cost_json.llm_call_count >= 5);
+    assert.ok(r.profile.import_cost_json.llm_call_count >= 3, "quick pass, MEMORY and regenerate at least");
     assert.ok((server.stats.byStatus[429] ?? 0) > 0, "429s were injected");
     const delivered = await waitFor(async () => hooks.find((h) => h.body.user_id === r.user.id) ?? null, 20_000, 100);
     assert.equal(delivered.auth, "Bearer hook-secret");
