@@ -8,6 +8,15 @@ DENO="$ROOT/node_modules/.bin/deno"
 DB_URL=$(bash platform/platform.sh url)
 passed=0 failed=0 skipped=0
 
+# --- Type check of every entry point (functions, CLI, platform, benchmarks) -------------------
+if [[ $# -eq 0 ]]; then
+  if NO_COLOR=1 "$DENO" check supabase/functions/*/index.ts cli/ bench/ platform/ shared/ >/tmp/soulprint-check.log 2>&1; then
+    echo "type check: ok"; passed=$((passed + 1))
+  else
+    cat /tmp/soulprint-check.log; echo "type check: FAILED"; failed=$((failed + 1))
+  fi
+fi
+
 # --- Deno ---------------------------------------------------------------------------------
 rm -rf coverage
 deno_out=$(mktemp)
