@@ -18,10 +18,23 @@ export interface Candidates {
   byChunk: Map<string, string[]>;
 }
 
-export function batchCandidates(chunks: BatchChunk[]): Candidates {
+/**
+ * Candidate sentences of a batch of chunks, each distinct sentence once (people repeat
+ * themselves; the model need not read it twice), at most `maxChars` in all.
+ * @default maxChars 24000 (≈ 6000 tokens)
+ */
+export function batchCandidates(chunks: BatchChunk[], maxChars = 24_000): Candidates {
   const byChunk = new Map<string, string[]>();
+  const seen = new Set<string>();
+  let total = 0;
   for (const c of chunks) {
-    const cs = candidateStatements(c.content);
+    const cs = candidateStatements(c.content).filter((s) => {
+      const k = s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+      if (seen.has(k) || total + s.length > maxChars) return false;
+      seen.add(k);
+      total += s.length + 7;
+      return true;
+    });
     if (cs.length) byChunk.set(c.id, cs);
   }
   const text = [...byChunk.values()].flat().map((s) => `User: ${s}`).join("\n");

@@ -1,5 +1,5 @@
 /**
- * extract (v2): one task per 8 chunks. The person's candidate sentences are mined locally
+ * extract (v2): one task per 32 chunks. The person's candidate sentences are mined locally
  * (first person, no questions, hypotheticals or instructions); when there are any, one model
  * call turns them into facts in the five categories, attributed back to their chunks and
  * stored with provenance. A batch whose reply stays unusable yields no facts and is counted;
@@ -43,7 +43,7 @@ export const extract: StageFactory = (rt) =>
     },
     async process(task, tx, pre) {
       if (task.task_key === "extract:start") {
-        const ranges = await keysetRanges(tx, "chunks", task.job_id, 8);
+        const ranges = await keysetRanges(tx, "chunks", task.job_id, 32);
         return { newTasks: ranges.map((r, i) => ({ task_key: `extract:batch:${i}`, payload: r })) };
       }
       const { out, results, failed, candidates } = pre as { out: Extracted[]; results: LlmResult[]; failed: boolean; candidates: number };
