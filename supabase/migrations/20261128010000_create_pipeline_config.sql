@@ -49,8 +49,8 @@ create table if not exists private.pipeline_rollout (
 insert into private.stages (stage, function_name, label, lease_seconds, max_attempts, batch_size, concurrency_cap, max_running_per_job, priority) values
   ('ingest',      'ingest',      'Parsing conversations',        200, 5,  1,  8, 1, 10),
   ('quick_pass',  'quick-pass',  'Generating soulprint',         200, 4,  1,  8, 1, 10),
-  ('chunk',       'chunk',       'Chunking conversations',       200, 5,  4,  8, 2, 5),
-  ('embed',       'embed',       'Embedding chunks',             200, 5,  4,  8, 2, 5),
+  ('chunk',       'chunk',       'Chunking conversations',       200, 5,  4,  8, 4, 5),
+  ('embed',       'embed',       'Embedding chunks',             200, 5,  4,  8, 4, 5),
   ('extract',     'extract',     'Extracting facts',             200, 5,  4,  8, 3, 0),
   ('consolidate', 'consolidate', 'Consolidating facts',          200, 5,  1,  8, 1, 0),
   ('memory',      'memory',      'Writing MEMORY',               200, 4,  1,  8, 1, 0),
