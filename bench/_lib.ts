@@ -21,13 +21,23 @@ export async function createUsers(sql: postgres.Sql, n: number, label: string): 
   return rows.map((r) => r.id as string);
 }
 
-export async function startSelftests(sql: postgres.Sql, users: string[], tasks: number, workMs: number): Promise<string[]> {
+export async function startSelftests(
+  sql: postgres.Sql,
+  users: string[],
+  tasks: number,
+  workMs: number,
+): Promise<string[]> {
   const rows = await sql`select private.start_selftest(u, ${tasks}, ${workMs}) as job from unnest(${users}::uuid[]) u`;
   return rows.map((r) => r.job as string);
 }
 
 /** Waits until every job is terminal or `timeoutMs` passes; returns the non-terminal count. */
-export async function waitTerminal(sql: postgres.Sql, jobs: string[], timeoutMs: number, onTick?: (open: number) => void) {
+export async function waitTerminal(
+  sql: postgres.Sql,
+  jobs: string[],
+  timeoutMs: number,
+  onTick?: (open: number) => void,
+) {
   const until = Date.now() + timeoutMs;
   let open = jobs.length;
   while (Date.now() < until) {
@@ -42,7 +52,13 @@ export async function waitTerminal(sql: postgres.Sql, jobs: string[], timeoutMs:
 }
 
 /** Uploads `bytes` as a new user's export, starts the job and waits for it to end. */
-export async function importAndWait(sql: postgres.Sql, apiUrl: string, bytes: Uint8Array, label: string, timeoutMs = 600_000) {
+export async function importAndWait(
+  sql: postgres.Sql,
+  apiUrl: string,
+  bytes: Uint8Array,
+  label: string,
+  timeoutMs = 600_000,
+) {
   const { createClient } = await import("@supabase/supabase-js");
   const { projectKeys, userToken } = await import("../platform/jwt.ts");
   const [u] = await createUsers(sql, 1, label);
@@ -54,7 +70,9 @@ export async function importAndWait(sql: postgres.Sql, apiUrl: string, bytes: Ui
   const up = await client.storage.from("imports").upload(key, bytes, { contentType: "application/octet-stream" });
   if (up.error) throw up.error;
   const t0 = Date.now();
-  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${u!}, ${"imports/" + key}) returning id`;
+  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${u!}, ${
+    "imports/" + key
+  }) returning id`;
   await waitTerminal(sql, [job!.id], timeoutMs);
   const [j] = await sql`select * from public.processing_jobs where id = ${job!.id}`;
   return { userId: u!, job: j!, seconds: (Date.now() - t0) / 1000 };

@@ -17,7 +17,10 @@ export interface ChaosResult {
   seconds: number;
 }
 
-export async function runChaos(dbUrl: string, opts: { jobs: number; drop: number; kill: number; tasks: number; timeoutS: number }) {
+export async function runChaos(
+  dbUrl: string,
+  opts: { jobs: number; drop: number; kill: number; tasks: number; timeoutS: number },
+) {
   const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
   const t0 = Date.now();
   try {
@@ -32,8 +35,14 @@ export async function runChaos(dbUrl: string, opts: { jobs: number; drop: number
                                  count(*) filter (where status not in ('complete', 'failed', 'cancelled'))::int as stuck
                             from public.processing_jobs where id = any(${jobs})`;
     const [d] = await sql`select count(*)::int as n from ops.selftest_duplicate_effects where job_id = any(${jobs})`;
-    return { jobs: jobs.length, complete: c!.complete, failed: c!.failed, stuck: c!.stuck, duplicates: d!.n,
-      seconds: Math.round((Date.now() - t0) / 100) / 10 } satisfies ChaosResult;
+    return {
+      jobs: jobs.length,
+      complete: c!.complete,
+      failed: c!.failed,
+      stuck: c!.stuck,
+      duplicates: d!.n,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+    } satisfies ChaosResult;
   } finally {
     await sql`update local_platform.settings set value = 0 where key in ('net_drop_rate', 'gateway_kill_rate')`;
     await sql.end();
@@ -47,7 +56,11 @@ if (import.meta.main) {
   };
   const dbUrl = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
   const r = await runChaos(dbUrl, {
-    jobs: arg("jobs", 200), drop: arg("drop", 0.3), kill: arg("kill", 0.1), tasks: arg("tasks", 5), timeoutS: arg("timeout-s", 480),
+    jobs: arg("jobs", 200),
+    drop: arg("drop", 0.3),
+    kill: arg("kill", 0.1),
+    tasks: arg("tasks", 5),
+    timeoutS: arg("timeout-s", 480),
   });
   console.log(`(${r.seconds} s, ${r.failed} failed)`);
   console.log(`chaos: ${r.jobs} jobs, ${r.complete} complete, ${r.stuck} stuck, ${r.duplicates} duplicate effects`);

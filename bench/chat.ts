@@ -25,17 +25,31 @@ const db = createDb({ dbUrl: DB }, 4);
 const envFile = new URL("../.platform/functions.env", import.meta.url);
 
 const QUESTIONS: Record<string, string> = {
-  name: "What's my name?", location: "Which city did I move to?", work: "What do I work as now?",
-  like1: "What hobbies do I love?", like2: "What do I enjoy doing on weekends?", dislike: "What can't I stand?",
-  diet: "Do I eat meat?", project: "What am I working on these days?", birthday: "When is my birthday?",
-  belief: "What do I believe in?", decision: "What have I decided to do?", sibling: "Who is my sister?", pet: "What is my pet called?",
+  name: "What's my name?",
+  location: "Which city did I move to?",
+  work: "What do I work as now?",
+  like1: "What hobbies do I love?",
+  like2: "What do I enjoy doing on weekends?",
+  dislike: "What can't I stand?",
+  diet: "Do I eat meat?",
+  project: "What am I working on these days?",
+  birthday: "When is my birthday?",
+  belief: "What do I believe in?",
+  decision: "What have I decided to do?",
+  sibling: "Who is my sister?",
+  pet: "What is my pet called?",
 };
 
 const norm = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()} `;
 const server = startProviderServer({ latencyMs: 400 });
 try {
   const { conversations, truth } = generateFidelityExport(5, "A");
-  const { userId, job } = await importAndWait(sql, API, new TextEncoder().encode(JSON.stringify(conversations)), "bench-chat");
+  const { userId, job } = await importAndWait(
+    sql,
+    API,
+    new TextEncoder().encode(JSON.stringify(conversations)),
+    "bench-chat",
+  );
   if (job.status !== "complete") throw new Error(`import ${job.status}: ${job.error_message}`);
   let hits = 0;
   for (const f of truth.facts) {
@@ -46,7 +60,10 @@ try {
   const recall = hits / truth.facts.length;
   console.error(`recall@5: ${hits}/${truth.facts.length}`);
 
-  await Deno.writeTextFile(envFile, `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n`);
+  await Deno.writeTextFile(
+    envFile,
+    `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n`,
+  );
   await sql`update local_platform.settings set value = 50 where key = 'gateway_workers_per_function'`;
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await new Promise((r) => setTimeout(r, 2000));
@@ -54,7 +71,8 @@ try {
   const ask = async () => {
     const t0 = performance.now();
     const res = await fetch(`${API}/functions/v1/query`, {
-      method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ message: "What hobbies do I love?", stream: false }),
     });
     if (res.status !== 200) throw new Error(`query ${res.status}: ${await res.text()}`);
@@ -64,8 +82,18 @@ try {
   await Promise.all(Array.from({ length: 50 }, ask)); // warm: one worker per concurrent request
   const times = await Promise.all(Array.from({ length: 50 }, ask));
   const overheads = times.map((t) => t - 400);
-  console.error(`50 concurrent: p50 ${percentile(times, 50).toFixed(0)} ms, p95 ${percentile(times, 95).toFixed(0)} ms total (400 ms model)`);
-  console.log(JSON.stringify({ recall_at_5: Math.round(recall * 1000) / 1000, requests: times.length, p95_overhead_ms: Math.round(percentile(overheads, 95)) }));
+  console.error(
+    `50 concurrent: p50 ${percentile(times, 50).toFixed(0)} ms, p95 ${
+      percentile(times, 95).toFixed(0)
+    } ms total (400 ms model)`,
+  );
+  console.log(
+    JSON.stringify({
+      recall_at_5: Math.round(recall * 1000) / 1000,
+      requests: times.length,
+      p95_overhead_ms: Math.round(percentile(overheads, 95)),
+    }),
+  );
 } finally {
   await Deno.remove(envFile).catch(() => {});
   await sql`update local_platform.settings set value = 0 where key = 'gateway_workers_per_function'`;

@@ -30,7 +30,9 @@ try {
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
   const since = before.at(-1)?.seq ?? 0;
   const t0 = performance.now();
-  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${"imports/" + path}) returning id`;
+  const [job] = await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${
+    "imports/" + path
+  }) returning id`;
   let row: Record<string, unknown> = {};
   for (;;) {
     const rows = await sql`select status, error_code, error_message, conversation_count, message_count, progress_percent
@@ -42,12 +44,19 @@ try {
   const seconds = (performance.now() - t0) / 1000;
   if (row.status === "failed") throw new Error(`ingest failed: ${row.error_code} ${row.error_message}`);
   await new Promise((r) => setTimeout(r, 300)); // let the last invocation report
-  const inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as
-    { fn: string; cpu_ms: number | null; peak_rss_mb: number | null; heap_mb: number | null }[]).filter((i) => i.fn === "ingest");
-  const stored = await sql`select sum(pg_column_size(messages))::float8 / 1048576 as json_mb from public.raw_conversations
+  const inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as {
+    fn: string;
+    cpu_ms: number | null;
+    peak_rss_mb: number | null;
+    heap_mb: number | null;
+  }[]).filter((i) => i.fn === "ingest");
+  const stored =
+    await sql`select sum(pg_column_size(messages))::float8 / 1048576 as json_mb from public.raw_conversations
                              where job_id = ${job!.id}`;
   const json_mb = Number(stored[0]?.json_mb ?? 0);
-  console.error(`${row.conversation_count} conversations, ${row.message_count} messages, ${json_mb.toFixed(0)} MB stored`);
+  console.error(
+    `${row.conversation_count} conversations, ${row.message_count} messages, ${json_mb.toFixed(0)} MB stored`,
+  );
   // Drop the job so the user slot and later benchmarks are not affected.
   await sql`select public.cancel_job(${job!.id})`;
   console.log(JSON.stringify({

@@ -17,7 +17,10 @@ const arg = (n: string, d: number) => {
 };
 const conversations = arg("conversations", 2000), latency = arg("latency-ms", 800), rpm = arg("rpm", 50);
 const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", { max: 2, onnotice: () => {} });
+const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", {
+  max: 2,
+  onnotice: () => {},
+});
 const envFile = new URL("../.platform/functions.env", import.meta.url);
 const server = startProviderServer({ latencyMs: latency, rpmLimit: Math.ceil(rpm * 1.05) });
 try {
@@ -28,10 +31,19 @@ try {
     parts.push(p);
   }
   const json = `[${parts.slice(1, conversations + 1).map((p) => p.replace(/^,/, "")).join(",")}]`;
-  await Deno.writeTextFile(envFile, `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=${rpm}\nLLM_TPM=100000000\n`);
+  await Deno.writeTextFile(
+    envFile,
+    `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=${rpm}\nLLM_TPM=100000000\n`,
+  );
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await new Promise((r) => setTimeout(r, 2000));
-  const { job, seconds } = await importAndWait(sql, API, new TextEncoder().encode(json), "bench-pipeline", 4 * 3600_000);
+  const { job, seconds } = await importAndWait(
+    sql,
+    API,
+    new TextEncoder().encode(json),
+    "bench-pipeline",
+    4 * 3600_000,
+  );
   if (job.status !== "complete") throw new Error(`pipeline ${job.status}: ${job.error_code} ${job.error_message}`);
   const [p] = await sql`select import_cost_json from public.user_profiles where job_id = ${job.id}`;
   const cost = p!.import_cost_json;

@@ -33,7 +33,8 @@ if (!handler) throw new Error(`${entry} did not call Deno.serve`);
 const serve = handler;
 
 export const PROTOCOL_MARK = "\u001eplatform ";
-const out = (obj: unknown) => Deno.stdout.writeSync(new TextEncoder().encode(PROTOCOL_MARK + JSON.stringify(obj) + "\n"));
+const out = (obj: unknown) =>
+  Deno.stdout.writeSync(new TextEncoder().encode(PROTOCOL_MARK + JSON.stringify(obj) + "\n"));
 
 function resetPeakRss(): void {
   try {

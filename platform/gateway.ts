@@ -141,7 +141,9 @@ export class Gateway {
       push(null);
     })();
     const next = () =>
-      queue.length ? Promise.resolve(queue.shift()!) : new Promise<Record<string, unknown> | null>((r) => waiting.push(r));
+      queue.length
+        ? Promise.resolve(queue.shift()!)
+        : new Promise<Record<string, unknown> | null>((r) => waiting.push(r));
     const first = await next();
     const ready = first?.ready;
     if (typeof ready !== "number") {

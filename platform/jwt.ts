@@ -44,7 +44,12 @@ export async function verifyJwt(
   if (parts.length !== 3) return null;
   const [head, body, sig] = parts as [string, string, string];
   try {
-    const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), fromB64url(sig), enc.encode(`${head}.${body}`));
+    const ok = await crypto.subtle.verify(
+      "HMAC",
+      await hmacKey(secret),
+      fromB64url(sig),
+      enc.encode(`${head}.${body}`),
+    );
     if (!ok) return null;
     const header = JSON.parse(new TextDecoder().decode(fromB64url(head)));
     if (header.alg !== "HS256") return null;

@@ -35,7 +35,12 @@ export class NetWorker {
     if (Date.now() - this.knobs.at > 1000) {
       const rows = await this.sql`select key, value from local_platform.settings`;
       const v = (k: string) => Number(rows.find((r) => r.key === k)?.value ?? 0);
-      this.knobs = { drop: v("net_drop_rate"), delayRate: v("net_delay_rate"), delayMs: v("net_delay_ms"), at: Date.now() };
+      this.knobs = {
+        drop: v("net_drop_rate"),
+        delayRate: v("net_delay_rate"),
+        delayMs: v("net_delay_ms"),
+        at: Date.now(),
+      };
     }
     return this.knobs;
   }
@@ -109,7 +114,8 @@ export class NetWorker {
       };
     }
     try {
-      await this.sql`insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg)
+      await this
+        .sql`insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg)
         values (${r.id}, ${row.status_code as number | null}, ${row.content_type as string | null},
                 ${row.headers ? this.sql.json(row.headers as Record<string, string>) : null},
                 ${row.content as string | null}, ${row.timed_out as boolean}, ${row.error_msg as string | null})`;

@@ -60,8 +60,10 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
       const now = Date.now();
       while (window.length && window[0]! < now - 60_000) window.shift();
       if (window.length >= f.rpmLimit) {
-        return reply(429, { type: "error", error: { type: "rate_limit_error", message: "rpm limit" } },
-          { "retry-after": String(Math.ceil((window[0]! + 60_000 - now) / 1000)), "x-amzn-errortype": "ThrottlingException" });
+        return reply(429, { type: "error", error: { type: "rate_limit_error", message: "rpm limit" } }, {
+          "retry-after": String(Math.ceil((window[0]! + 60_000 - now) / 1000)),
+          "x-amzn-errortype": "ThrottlingException",
+        });
       }
       window.push(now);
     }
@@ -69,19 +71,34 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     let edge = 0;
     const hit = (rate = 0) => roll >= edge && roll < (edge += rate);
     if (hit(f.rate429)) {
-      return reply(429, bedrock ? { message: "Too many requests" } : { type: "error", error: { type: "rate_limit_error", message: "Too many requests" } },
-        { "retry-after": String(f.retryAfterS ?? 1), "x-amzn-errortype": "ThrottlingException" });
+      return reply(
+        429,
+        bedrock
+          ? { message: "Too many requests" }
+          : { type: "error", error: { type: "rate_limit_error", message: "Too many requests" } },
+        { "retry-after": String(f.retryAfterS ?? 1), "x-amzn-errortype": "ThrottlingException" },
+      );
     }
-    if (hit(f.rate529)) return reply(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+    if (hit(f.rate529)) {
+      return reply(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+    }
     if (hit(f.rate500)) {
-      return reply(500, bedrock ? { message: "Internal error" } : { type: "error", error: { type: "api_error", message: "Internal error" } },
-        { "x-amzn-errortype": "InternalServerException" });
+      return reply(
+        500,
+        bedrock
+          ? { message: "Internal error" }
+          : { type: "error", error: { type: "api_error", message: "Internal error" } },
+        { "x-amzn-errortype": "InternalServerException" },
+      );
     }
     if (hit(f.timeoutRate)) await new Promise((r) => setTimeout(r, f.timeoutMs ?? 30_000));
 
     if (bedrock && decodeURIComponent(url.pathname).includes("titan-embed")) {
       const text = String(body.inputText ?? "");
-      return reply(200, { embedding: hashEmbedding(text, Number(body.dimensions ?? 768)), inputTextTokenCount: Math.ceil(text.length / 4) });
+      return reply(200, {
+        embedding: hashEmbedding(text, Number(body.dimensions ?? 768)),
+        inputTextTokenCount: Math.ceil(text.length / 4),
+      });
     }
     const system = typeof body.system === "string" ? body.system : "";
     const messages = (body.messages ?? []) as { role: "user" | "assistant"; content: string }[];
@@ -90,17 +107,31 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     let text = r.text;
     if (hit(f.fencedRate)) text = "```json\n" + text + "\n```";
     else if (hit(f.malformedRate)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
-    else if (hit(f.continueRate)) text = "Of course! And as I was saying, Mercury in retrograde means your week will be full of surprises.";
+    else if (hit(f.continueRate)) {
+      text = "Of course! And as I was saying, Mercury in retrograde means your week will be full of surprises.";
+    }
     if (body.stream === true) {
       // Anthropic's streaming events, a word at a time (streamDelayMs apart).
       stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
       const enc = new TextEncoder();
-      const ev = (type: string, data: unknown) => enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data as object })}\n\n`);
+      const ev = (type: string, data: unknown) =>
+        enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data as object })}\n\n`);
       const words = text.match(/\S+\s*/g) ?? [""];
       const stream = new ReadableStream<Uint8Array>({
         async start(c) {
-          c.enqueue(ev("message_start", { message: { id: `msg_${stats.requests}`, type: "message", role: "assistant", model: String(body.model), content: [],
-            stop_reason: null, usage: { input_tokens: r.usage.input_tokens, output_tokens: 0 } } }));
+          c.enqueue(
+            ev("message_start", {
+              message: {
+                id: `msg_${stats.requests}`,
+                type: "message",
+                role: "assistant",
+                model: String(body.model),
+                content: [],
+                stop_reason: null,
+                usage: { input_tokens: r.usage.input_tokens, output_tokens: 0 },
+              },
+            }),
+          );
           c.enqueue(ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
           for (const w of words) {
             if (f.streamDelayMs) await new Promise((res) => setTimeout(res, f.streamDelayMs));
@@ -111,7 +142,12 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
             }
           }
           c.enqueue(ev("content_block_stop", { index: 0 }));
-          c.enqueue(ev("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: r.usage.output_tokens } }));
+          c.enqueue(
+            ev("message_delta", {
+              delta: { stop_reason: "end_turn" },
+              usage: { output_tokens: r.usage.output_tokens },
+            }),
+          );
           c.enqueue(ev("message_stop", {}));
           c.close();
         },

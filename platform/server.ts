@@ -58,7 +58,9 @@ const server = Deno.serve({
   const url = new URL(req.url);
   const fn = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
   if (fn) return await gateway.handle(req, fn[1]!, fn[2] ?? "");
-  if (url.pathname.startsWith("/storage/v1/")) return await storage.handle(req, url.pathname.slice("/storage/v1".length));
+  if (url.pathname.startsWith("/storage/v1/")) {
+    return await storage.handle(req, url.pathname.slice("/storage/v1".length));
+  }
   if (url.pathname === "/_platform/health") {
     let db = false;
     try {
@@ -70,7 +72,10 @@ const server = Deno.serve({
       components: {
         "functions-gateway": { up: true, detail: `${apiUrl}/functions/v1 (${gateway.invocations.length} invocations)` },
         "storage-api": { up: db, detail: `${apiUrl}/storage/v1 -> ${state}/storage` },
-        "net-worker": { up: netAge < 5000, detail: `last poll ${netAge} ms ago, ${net.sent} sent, ${net.dropped} dropped` },
+        "net-worker": {
+          up: netAge < 5000,
+          detail: `last poll ${netAge} ms ago, ${net.sent} sent, ${net.dropped} dropped`,
+        },
       },
     });
   }

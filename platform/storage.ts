@@ -50,7 +50,9 @@ export class StorageApi {
     }
     try {
       if ((req.method === "POST" || req.method === "PUT") && name) return await this.upload(req, claims, bucket, name);
-      if ((req.method === "GET" || req.method === "HEAD") && name) return await this.download(req, claims, bucket, name);
+      if ((req.method === "GET" || req.method === "HEAD") && name) {
+        return await this.download(req, claims, bucket, name);
+      }
       if (req.method === "DELETE" && !name) return await this.remove(req, claims, bucket);
       return err(405, "method_not_allowed", `${req.method} is not supported here`);
     } catch (e) {
@@ -96,7 +98,9 @@ export class StorageApi {
     } catch (e) {
       out.close();
       await Deno.remove(tmp).catch(() => {});
-      if ((e as { tooLarge?: boolean }).tooLarge) return err(413, "Payload too large", "The object exceeded the maximum allowed size");
+      if ((e as { tooLarge?: boolean }).tooLarge) {
+        return err(413, "Payload too large", "The object exceeded the maximum allowed size");
+      }
       throw e;
     }
     out.close();
@@ -136,19 +140,27 @@ export class StorageApi {
     }
     const size = stat.size;
     const mime = (rows[0].metadata as { mimetype?: string } | null)?.mimetype ?? "application/octet-stream";
-    const headers = new Headers({ "content-type": mime, "accept-ranges": "bytes", "last-modified": stat.mtime?.toUTCString() ?? "" });
+    const headers = new Headers({
+      "content-type": mime,
+      "accept-ranges": "bytes",
+      "last-modified": stat.mtime?.toUTCString() ?? "",
+    });
     let start = 0, end = size - 1, status = 200;
     const range = req.headers.get("range");
     if (range) {
       const r = range.match(/^bytes=(\d*)-(\d*)$/);
-      if (!r || (r[1] === "" && r[2] === "")) return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}` } });
+      if (!r || (r[1] === "" && r[2] === "")) {
+        return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}` } });
+      }
       if (r[1] === "") {
         start = Math.max(0, size - Number(r[2]));
       } else {
         start = Number(r[1]);
         end = r[2] === "" ? size - 1 : Math.min(Number(r[2]), size - 1);
       }
-      if (start >= size || start > end) return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}` } });
+      if (start >= size || start > end) {
+        return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}` } });
+      }
       status = 206;
       headers.set("content-range", `bytes ${start}-${end}/${size}`);
     }
@@ -182,10 +194,11 @@ export class StorageApi {
   private async remove(req: Request, claims: Claims, bucket: string): Promise<Response> {
     const { prefixes } = await req.json().catch(() => ({})) as { prefixes?: unknown };
     if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")) {
-      return err(400, "InvalidRequest", "body must be {\"prefixes\": string[]}");
+      return err(400, "InvalidRequest", 'body must be {"prefixes": string[]}');
     }
     const removed = await this.asCaller(claims, async (tx) => {
-      const rows = await tx`delete from storage.objects where bucket_id = ${bucket} and name = any(${prefixes as string[]})
+      const rows =
+        await tx`delete from storage.objects where bucket_id = ${bucket} and name = any(${prefixes as string[]})
                             returning name, bucket_id, id`;
       for (const r of rows) await Deno.remove(this.file(bucket, r.name)).catch(() => {});
       return rows;

@@ -29,7 +29,13 @@ export function asUser<T>(db: Db, userId: string, fn: (tx: Tx) => Promise<T>): P
 }
 
 /** Profile plus the chunks that best match `message` (hybrid; keyword-only if embedding fails). */
-export async function retrieve(db: Db, embedder: Embedder, userId: string, message: string, count = 8): Promise<UserContext> {
+export async function retrieve(
+  db: Db,
+  embedder: Embedder,
+  userId: string,
+  message: string,
+  count = 8,
+): Promise<UserContext> {
   let vector: number[] | null = null;
   try {
     vector = (await embedder.embed([message.slice(0, 8000)], Date.now() + 15_000)).vectors[0] ?? null;
@@ -37,15 +43,23 @@ export async function retrieve(db: Db, embedder: Embedder, userId: string, messa
     console.error(JSON.stringify({ event: "chat.embedding_failed", error: String(err).slice(0, 200) }));
   }
   return await asUser(db, userId, async (tx) => {
-    const [p] = await tx`select sections, memory_md, soulprint_text, ai_name from public.user_profiles where user_id = ${userId}`;
+    const [p] =
+      await tx`select sections, memory_md, soulprint_text, ai_name from public.user_profiles where user_id = ${userId}`;
     const rows = await tx`select title, content, created_at, rrf_score, method
-      from public.hybrid_search_chunks(${keywordQuery(message)}, ${vector ? JSON.stringify(vector) : null}::extensions.vector, ${count})`;
+      from public.hybrid_search_chunks(${keywordQuery(message)}, ${
+      vector ? JSON.stringify(vector) : null
+    }::extensions.vector, ${count})`;
     return {
       sections: p?.sections ?? null,
       memoryMd: p?.memory_md ?? null,
       soulprintText: p?.soulprint_text ?? null,
       aiName: p?.ai_name ?? "Nova",
-      chunks: rows.map((r) => ({ title: r.title, content: r.content, created_at: new Date(r.created_at).toISOString(), score: r.rrf_score })),
+      chunks: rows.map((r) => ({
+        title: r.title,
+        content: r.content,
+        created_at: new Date(r.created_at).toISOString(),
+        score: r.rrf_score,
+      })),
       method: rows.length ? (vector ? "hybrid" : "keyword") : "none",
     };
   });
@@ -65,11 +79,27 @@ export async function openChat(db: Db, userId: string, conversationId: string | 
     const history = await tx`select role, content from (select role, content, created_at from public.chat_messages
       where conversation_id = ${id} order by created_at desc limit ${turns}) t order by created_at`;
     const [count] = await tx`select count(*)::int as n from public.chat_messages`;
-    return { id: id!, history: history.map((h) => ({ role: h.role as "user" | "assistant", content: h.content as string })), total: count!.n as number };
+    return {
+      id: id!,
+      history: history.map((h) => ({ role: h.role as "user" | "assistant", content: h.content as string })),
+      total: count!.n as number,
+    };
   });
 }
 
-export async function saveMessage(db: Db, userId: string, conversationId: string, role: "user" | "assistant", content: string, complete = true) {
-  await asUser(db, userId, (tx) => tx`insert into public.chat_messages (user_id, conversation_id, role, content, complete)
-                                      values (${userId}, ${conversationId}, ${role}, ${content}, ${complete})`);
+export async function saveMessage(
+  db: Db,
+  userId: string,
+  conversationId: string,
+  role: "user" | "assistant",
+  content: string,
+  complete = true,
+) {
+  await asUser(
+    db,
+    userId,
+    (tx) =>
+      tx`insert into public.chat_messages (user_id, conversation_id, role, content, complete)
+                                      values (${userId}, ${conversationId}, ${role}, ${content}, ${complete})`,
+  );
 }

@@ -64,12 +64,26 @@ export class TitanEmbedder implements Embedder {
     let tokens = 0, calls = 0;
     for (const inputText of texts) { // Titan v2 takes one text per call
       const { value, calls: c } = await withRetries(() =>
-        this.client.send(new InvokeModelCommand({
-          modelId: this.model, contentType: "application/json", accept: "application/json",
-          body: JSON.stringify({ inputText, dimensions: this.dimension, normalize: true }),
-        })), { limiter: this.o.limiter, key: `bedrock:${this.model}`, estimatedTokens: estimateTokens(inputText.length), deadline });
-      const out = JSON.parse(new TextDecoder().decode(value.body)) as { embedding: number[]; inputTextTokenCount?: number };
-      if (out.embedding.length !== this.dimension) throw new Error(`embedding has ${out.embedding.length} dimensions, expected ${this.dimension}`);
+        this.client.send(
+          new InvokeModelCommand({
+            modelId: this.model,
+            contentType: "application/json",
+            accept: "application/json",
+            body: JSON.stringify({ inputText, dimensions: this.dimension, normalize: true }),
+          }),
+        ), {
+        limiter: this.o.limiter,
+        key: `bedrock:${this.model}`,
+        estimatedTokens: estimateTokens(inputText.length),
+        deadline,
+      });
+      const out = JSON.parse(new TextDecoder().decode(value.body)) as {
+        embedding: number[];
+        inputTextTokenCount?: number;
+      };
+      if (out.embedding.length !== this.dimension) {
+        throw new Error(`embedding has ${out.embedding.length} dimensions, expected ${this.dimension}`);
+      }
       vectors.push(out.embedding);
       tokens += out.inputTextTokenCount ?? estimateTokens(inputText.length);
       calls += c;

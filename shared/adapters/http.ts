@@ -32,8 +32,12 @@ export function requireUser(req: Request, nowSeconds = Date.now() / 1000): { id:
   if (!token) throw new PipelineError("AUTH_MISSING", "sign in first: missing bearer token");
   try {
     const body = token.split(".")[1]!;
-    const claims = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - body.length % 4) % 4)));
-    if (claims.role !== "authenticated" || typeof claims.sub !== "string" || (claims.exp && claims.exp < nowSeconds)) throw new Error();
+    const claims = JSON.parse(
+      atob(body.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - body.length % 4) % 4)),
+    );
+    if (claims.role !== "authenticated" || typeof claims.sub !== "string" || (claims.exp && claims.exp < nowSeconds)) {
+      throw new Error();
+    }
     return { id: claims.sub, email: claims.email };
   } catch {
     throw new PipelineError("AUTH_INVALID", "the token is not a signed-in user's token");

@@ -12,7 +12,11 @@ type ImportJob = Pick<JobInfo, "id" | "user_id">;
 const BATCH_CHARS = 2 * 1024 * 1024;
 
 /** Writes conversations; a conversation seen again (re-run, duplicate id) replaces the row. */
-export async function upsertConversations(tx: Tx, job: ImportJob, conversations: CanonicalConversation[]): Promise<void> {
+export async function upsertConversations(
+  tx: Tx,
+  job: ImportJob,
+  conversations: CanonicalConversation[],
+): Promise<void> {
   const byId = new Map(conversations.map((c) => [c.id, c])); // last one wins within a slice
   let batch: CanonicalConversation[] = [], chars = 0;
   for (const c of byId.values()) {

@@ -14,13 +14,15 @@ export interface JobInfo {
 }
 
 export async function jobInfo(tx: Tx, jobId: string): Promise<JobInfo> {
-  const [r] = await tx`select id, user_id, pipeline_version, storage_path, created_at from public.processing_jobs where id = ${jobId}`;
+  const [r] =
+    await tx`select id, user_id, pipeline_version, storage_path, created_at from public.processing_jobs where id = ${jobId}`;
   if (!r) throw new PipelineError("NOT_FOUND", `job ${jobId} not found`);
   return { ...r, created_at: new Date(r.created_at).toISOString() } as JobInfo;
 }
 
 export async function conversationStats(tx: Tx, jobId: string): Promise<ConversationStats[]> {
-  const rows = await tx`select conversation_id, title, created_at, message_count, user_message_count, assistant_message_count,
+  const rows =
+    await tx`select conversation_id, title, created_at, message_count, user_message_count, assistant_message_count,
                                user_chars, total_chars::float8 as total_chars
                           from public.raw_conversations where job_id = ${jobId}`;
   return rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() }) as unknown as ConversationStats);
@@ -39,7 +41,14 @@ export async function loadConversations(tx: Tx, jobId: string, ids: string[]): P
   const byId = new Map(rows.map((r) => [r.conversation_id as string, r]));
   return ids.flatMap((id) => {
     const r = byId.get(id);
-    return r ? [{ conversation_id: id, title: r.title, created_at: new Date(r.created_at).toISOString(), messages: r.messages }] : [];
+    return r
+      ? [{
+        conversation_id: id,
+        title: r.title,
+        created_at: new Date(r.created_at).toISOString(),
+        messages: r.messages,
+      }]
+      : [];
   });
 }
 
@@ -66,7 +75,13 @@ export async function conversationsInRange(tx: Tx, jobId: string, after: string 
 }
 
 /** Writes one conversation's chunks (upsert by natural key) and drops indexes past the new count. */
-export async function writeChunks(tx: Tx, job: JobInfo, c: StoredConversation, chunks: Chunk[], isRecent: boolean): Promise<void> {
+export async function writeChunks(
+  tx: Tx,
+  job: JobInfo,
+  c: StoredConversation,
+  chunks: Chunk[],
+  isRecent: boolean,
+): Promise<void> {
   if (chunks.length) {
     const rows = chunks.map((k) => ({ ...k, conversation_id: c.conversation_id }));
     await tx`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
@@ -86,7 +101,13 @@ export async function writeChunks(tx: Tx, job: JobInfo, c: StoredConversation, c
              and chunk_index >= ${chunks.length}`;
 }
 
-export async function chunksInRange(tx: Tx, jobId: string, after: string | null, upto: string | null, onlyUnembedded: boolean) {
+export async function chunksInRange(
+  tx: Tx,
+  jobId: string,
+  after: string | null,
+  upto: string | null,
+  onlyUnembedded: boolean,
+) {
   return await tx`select id::text as id, conversation_id, content, created_at from public.conversation_chunks
     where job_id = ${jobId} and (${after}::uuid is null or id > ${after}::uuid) and (${upto}::uuid is null or id <= ${upto}::uuid)
       and (not ${onlyUnembedded} or (embedding is null and embeddable)) order by id`;
@@ -101,7 +122,9 @@ export async function embeddingDimension(tx: Tx): Promise<number> {
 /** Stores vectors; verifies every row was updated (lesson 7). */
 export async function storeEmbeddings(tx: Tx, model: string, rows: { id: string; vector: number[] }[]): Promise<void> {
   if (!rows.length) return;
-  const [r] = await tx`with v as (select * from json_to_recordset(${JSON.stringify(rows.map((x) => ({ id: x.id, v: JSON.stringify(x.vector) })))}::text::json)
+  const [r] = await tx`with v as (select * from json_to_recordset(${
+    JSON.stringify(rows.map((x) => ({ id: x.id, v: JSON.stringify(x.vector) })))
+  }::text::json)
                                     as x(id uuid, v text))
     , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model}, updated_at = now()
               from v where c.id = v.id returning 1)
@@ -109,27 +132,46 @@ export async function storeEmbeddings(tx: Tx, model: string, rows: { id: string;
   if (r!.n !== rows.length) throw new PipelineError("INTERNAL", `stored ${r!.n} of ${rows.length} embeddings`);
 }
 
-export async function replaceFacts(tx: Tx, job: JobInfo, perChunk: { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet }[]) {
+export async function replaceFacts(
+  tx: Tx,
+  job: JobInfo,
+  perChunk: { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet }[],
+) {
   if (!perChunk.length) return 0;
-  await tx`delete from public.memory_facts where job_id = ${job.id} and chunk_id = any(${perChunk.map((c) => c.chunk_id)}::uuid[])`;
+  await tx`delete from public.memory_facts where job_id = ${job.id} and chunk_id = any(${
+    perChunk.map((c) => c.chunk_id)
+  }::uuid[])`;
   const rows = perChunk.flatMap((c) =>
     (Object.keys(c.facts) as (keyof FactSet)[]).flatMap((cat) =>
-      (c.facts[cat] as unknown[]).map((f) => ({ chunk_id: c.chunk_id, conversation_id: c.conversation_id, date: c.date, category: cat, fact: f }))
+      (c.facts[cat] as unknown[]).map((f) => ({
+        chunk_id: c.chunk_id,
+        conversation_id: c.conversation_id,
+        date: c.date,
+        category: cat,
+        fact: f,
+      }))
     )
   );
   if (rows.length) {
     await tx`insert into public.memory_facts (user_id, job_id, chunk_id, conversation_id, conversation_date, category, fact)
       select ${job.user_id}, ${job.id}, x.chunk_id, x.conversation_id, x.date, x.category, x.fact
-        from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(chunk_id uuid, conversation_id text, date timestamptz, category text, fact jsonb)`;
+        from json_to_recordset(${
+      JSON.stringify(rows)
+    }::text::json) as x(chunk_id uuid, conversation_id text, date timestamptz, category text, fact jsonb)`;
   }
   return rows.length;
 }
 
 export async function jobFacts(tx: Tx, jobId: string): Promise<{ facts: FactSet; date: string | null }[]> {
-  const rows = await tx`select chunk_id, conversation_date, category, fact from public.memory_facts where job_id = ${jobId} order by id`;
+  const rows =
+    await tx`select chunk_id, conversation_date, category, fact from public.memory_facts where job_id = ${jobId} order by id`;
   const by = new Map<string, { facts: FactSet; date: string | null }>();
   for (const r of rows) {
-    const e = by.get(r.chunk_id) ?? { facts: { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] }, date: r.conversation_date ? new Date(r.conversation_date).toISOString() : null };
+    const e = by.get(r.chunk_id) ??
+      {
+        facts: { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] },
+        date: r.conversation_date ? new Date(r.conversation_date).toISOString() : null,
+      };
     (e.facts[r.category as keyof FactSet] as unknown[]).push(r.fact);
     by.set(r.chunk_id, e);
   }
@@ -137,7 +179,9 @@ export async function jobFacts(tx: Tx, jobId: string): Promise<{ facts: FactSet;
 }
 
 export async function putArtifact(tx: Tx, jobId: string, name: string, content: unknown) {
-  await tx`insert into private.job_artifacts (job_id, name, content) values (${jobId}, ${name}, ${tx.json(content as never)})
+  await tx`insert into private.job_artifacts (job_id, name, content) values (${jobId}, ${name}, ${
+    tx.json(content as never)
+  })
            on conflict (job_id, name) do update set content = excluded.content, updated_at = now()`;
 }
 
@@ -149,30 +193,41 @@ export async function getArtifact<T>(tx: Tx, jobId: string, name: string): Promi
 /** Upserts the SoulPrint fields of a profile; verifies the row (lesson 7). */
 export async function writeProfile(tx: Tx, userId: string, fields: Record<string, unknown>): Promise<void> {
   const cols = Object.keys(fields);
-  const [r] = await tx`insert into public.user_profiles ${tx({ user_id: userId, ...fields, updated_at: new Date() } as never)}
+  const [r] = await tx`insert into public.user_profiles ${
+    tx({ user_id: userId, ...fields, updated_at: new Date() } as never)
+  }
     on conflict (user_id) do update set ${tx({ ...fields, updated_at: new Date() } as never, ...cols, "updated_at")}
     returning user_id`;
   if (!r) throw new PipelineError("INTERNAL", `profile write for ${userId} affected no row`);
 }
 
-export async function profileSections(tx: Tx, userId: string): Promise<{ sections: Sections | null; memory_md: string | null }> {
+export async function profileSections(
+  tx: Tx,
+  userId: string,
+): Promise<{ sections: Sections | null; memory_md: string | null }> {
   const [r] = await tx`select sections, memory_md from public.user_profiles where user_id = ${userId}`;
   return { sections: r?.sections ?? null, memory_md: r?.memory_md ?? null };
 }
 
 export async function jobTotals(tx: Tx, jobId: string) {
-  const [r] = await tx`select conversation_count, message_count, chunk_count, embedding_count, fact_count, cost_usd::float8 as cost_usd, cost
+  const [r] =
+    await tx`select conversation_count, message_count, chunk_count, embedding_count, fact_count, cost_usd::float8 as cost_usd, cost
                          from public.processing_jobs where id = ${jobId}`;
   return r!;
 }
 
 /** Old chunk generations of the user (written by earlier imports) go once the new one is complete. */
 export async function dropOldChunks(tx: Tx, job: JobInfo): Promise<number> {
-  const r = await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id is distinct from ${job.id}`;
+  const r =
+    await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id is distinct from ${job.id}`;
   return r.count;
 }
 
-export async function recordNotification(tx: Tx, jobId: string, n: { url: string; attempts: number; status: number | null; outcome: string; error: string | null }) {
+export async function recordNotification(
+  tx: Tx,
+  jobId: string,
+  n: { url: string; attempts: number; status: number | null; outcome: string; error: string | null },
+) {
   await tx`insert into private.notifications (job_id, url, attempts, status_code, outcome, error)
            values (${jobId}, ${n.url}, ${n.attempts}, ${n.status}, ${n.outcome}, ${n.error})`;
 }

@@ -26,7 +26,14 @@ export interface ProviderConfig {
   llm: "offline" | "anthropic" | "bedrock";
   embedding: "offline" | "bedrock";
   anthropic: { apiKey?: string; baseUrl?: string; model: string };
-  bedrock: { region: string; endpoint?: string; accessKeyId?: string; secretAccessKey?: string; model: string; embeddingModel: string };
+  bedrock: {
+    region: string;
+    endpoint?: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    model: string;
+    embeddingModel: string;
+  };
   dimension: number;
   limits: { rpm: number; tpm: number };
   prices: Prices;
@@ -43,16 +50,29 @@ export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
     return n;
   };
   const hasAws = !!env.get("AWS_ACCESS_KEY_ID") && !!env.get("AWS_SECRET_ACCESS_KEY");
-  const llm = (env.get("LLM_PROVIDER") || (env.get("ANTHROPIC_API_KEY") ? "anthropic" : "offline")) as ProviderConfig["llm"];
+  const llm =
+    (env.get("LLM_PROVIDER") || (env.get("ANTHROPIC_API_KEY") ? "anthropic" : "offline")) as ProviderConfig["llm"];
   const embedding = (env.get("EMBEDDING_PROVIDER") || (hasAws ? "bedrock" : "offline")) as ProviderConfig["embedding"];
-  if (!["offline", "anthropic", "bedrock"].includes(llm)) problems.push(`LLM_PROVIDER (${llm}: expected offline, anthropic or bedrock)`);
-  if (!["offline", "bedrock"].includes(embedding)) problems.push(`EMBEDDING_PROVIDER (${embedding}: expected offline or bedrock)`);
-  if (llm === "anthropic" && !env.get("ANTHROPIC_API_KEY")) problems.push("ANTHROPIC_API_KEY (missing for LLM_PROVIDER=anthropic)");
-  if ((llm === "bedrock" || embedding === "bedrock") && !hasAws) problems.push("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (missing for bedrock)");
+  if (!["offline", "anthropic", "bedrock"].includes(llm)) {
+    problems.push(`LLM_PROVIDER (${llm}: expected offline, anthropic or bedrock)`);
+  }
+  if (!["offline", "bedrock"].includes(embedding)) {
+    problems.push(`EMBEDDING_PROVIDER (${embedding}: expected offline or bedrock)`);
+  }
+  if (llm === "anthropic" && !env.get("ANTHROPIC_API_KEY")) {
+    problems.push("ANTHROPIC_API_KEY (missing for LLM_PROVIDER=anthropic)");
+  }
+  if ((llm === "bedrock" || embedding === "bedrock") && !hasAws) {
+    problems.push("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (missing for bedrock)");
+  }
   const cfg: ProviderConfig = {
     llm,
     embedding,
-    anthropic: { apiKey: env.get("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL"), model: env.get("ANTHROPIC_MODEL") || "claude-haiku-4-5-20251001" },
+    anthropic: {
+      apiKey: env.get("ANTHROPIC_API_KEY"),
+      baseUrl: env.get("ANTHROPIC_BASE_URL"),
+      model: env.get("ANTHROPIC_MODEL") || "claude-haiku-4-5-20251001",
+    },
     bedrock: {
       region: env.get("AWS_REGION") || "us-east-1",
       endpoint: env.get("BEDROCK_ENDPOINT"),
@@ -69,7 +89,9 @@ export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
       embeddingPerMTok: num("EMBEDDING_PRICE_PER_MTOK", DEFAULT_PRICES.embeddingPerMTok),
     },
   };
-  if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid provider configuration: ${problems.join("; ")}`);
+  if (problems.length) {
+    throw new PipelineError("CONFIG_INVALID", `invalid provider configuration: ${problems.join("; ")}`);
+  }
   return Object.freeze(cfg);
 }
 
@@ -77,9 +99,21 @@ export function createLlm(cfg: ProviderConfig, db: Db | null): LlmProvider {
   const limiter: RateLimiter = db ? new PostgresRateLimiter(db, cfg.limits) : unlimited;
   switch (cfg.llm) {
     case "anthropic":
-      return new AnthropicProvider({ apiKey: cfg.anthropic.apiKey!, baseUrl: cfg.anthropic.baseUrl, model: cfg.anthropic.model, prices: cfg.prices, limiter });
+      return new AnthropicProvider({
+        apiKey: cfg.anthropic.apiKey!,
+        baseUrl: cfg.anthropic.baseUrl,
+        model: cfg.anthropic.model,
+        prices: cfg.prices,
+        limiter,
+      });
     case "bedrock":
-      return new BedrockProvider({ ...cfg.bedrock, accessKeyId: cfg.bedrock.accessKeyId!, secretAccessKey: cfg.bedrock.secretAccessKey!, prices: cfg.prices, limiter });
+      return new BedrockProvider({
+        ...cfg.bedrock,
+        accessKeyId: cfg.bedrock.accessKeyId!,
+        secretAccessKey: cfg.bedrock.secretAccessKey!,
+        prices: cfg.prices,
+        limiter,
+      });
     default:
       return new OfflineProvider();
   }
@@ -88,8 +122,12 @@ export function createLlm(cfg: ProviderConfig, db: Db | null): LlmProvider {
 export function createEmbedder(cfg: ProviderConfig, db: Db | null): Embedder {
   if (cfg.embedding === "bedrock") {
     return new TitanEmbedder({
-      ...cfg.bedrock, accessKeyId: cfg.bedrock.accessKeyId!, secretAccessKey: cfg.bedrock.secretAccessKey!,
-      model: cfg.bedrock.embeddingModel, dimension: cfg.dimension, prices: cfg.prices,
+      ...cfg.bedrock,
+      accessKeyId: cfg.bedrock.accessKeyId!,
+      secretAccessKey: cfg.bedrock.secretAccessKey!,
+      model: cfg.bedrock.embeddingModel,
+      dimension: cfg.dimension,
+      prices: cfg.prices,
       limiter: db ? new PostgresRateLimiter(db, { rpm: 2000, tpm: 10_000_000 }) : unlimited,
     });
   }

@@ -20,7 +20,8 @@ export class PostgresRateLimiter implements RateLimiter {
 
   async acquire(key: string, tokens: number, deadline: number): Promise<boolean> {
     for (;;) {
-      const [row] = await this.db`select private.rate_acquire(${key}, ${this.limits.rpm}, ${this.limits.tpm}, ${tokens}) as wait_ms`;
+      const [row] = await this
+        .db`select private.rate_acquire(${key}, ${this.limits.rpm}, ${this.limits.tpm}, ${tokens}) as wait_ms`;
       const wait = Number(row!.wait_ms);
       if (wait <= 0) return true;
       if (Date.now() + wait > deadline) return false;

@@ -8,12 +8,19 @@ import { renderConversations, type SampleBudget, selectSample } from "../process
 import { type Sections, SectionsSchema } from "../processors/schemas.ts";
 
 export async function sectionsFromSample(
-  llm: LlmProvider, db: Db, jobId: string, budget: SampleBudget, memoryMd?: string | null,
+  llm: LlmProvider,
+  db: Db,
+  jobId: string,
+  budget: SampleBudget,
+  memoryMd?: string | null,
 ): Promise<{ result: LlmResult<Sections>; sampled: number; chars: number }> {
   const chosen = selectSample(await conversationStats(db as never, jobId), budget);
   const convs = await loadConversations(db as never, jobId, chosen.map((c) => c.conversation_id));
   // Room for the system prompt, MEMORY and the answer within the cap.
   const data = renderConversations(convs, (budget.capTokens - 10_000) * 4 - (memoryMd?.length ?? 0));
-  const result = await completeJson(llm, { ...sectionsPrompt(data, memoryMd ?? undefined), deadline: Date.now() + 110_000 }, SectionsSchema);
+  const result = await completeJson(llm, {
+    ...sectionsPrompt(data, memoryMd ?? undefined),
+    deadline: Date.now() + 110_000,
+  }, SectionsSchema);
   return { result, sampled: chosen.length, chars: data.length };
 }

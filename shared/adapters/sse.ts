@@ -14,7 +14,9 @@ export function sseResponse(
   const end = async (complete: boolean) => {
     if (ended) return;
     ended = true;
-    await onEnd(text, complete).catch((e) => console.error(JSON.stringify({ event: "chat.save_failed", error: String(e) })));
+    await onEnd(text, complete).catch((e) =>
+      console.error(JSON.stringify({ event: "chat.save_failed", error: String(e) }))
+    );
   };
   const it = pieces[Symbol.asyncIterator]();
   const body = new ReadableStream<Uint8Array>({

@@ -65,7 +65,9 @@ export function createStageHandler(def: StageDefinition) {
       const kick = Kick.safeParse(await readJson(req));
       if (!kick.success) throw new PipelineError("INPUT_INVALID", "body must be {stage, task_ids?: number[]}");
       const { stage } = kick.data;
-      if (!def.stages.includes(stage)) throw new PipelineError("INPUT_INVALID", `this function does not run stage ${stage}`);
+      if (!def.stages.includes(stage)) {
+        throw new PipelineError("INPUT_INVALID", `this function does not run stage ${stage}`);
+      }
       const worker = `${stage}:${crypto.randomUUID().slice(0, 8)}`;
       const completed: number[] = [], skipped: number[] = [];
       const failed: { id: number; code: string; state: string }[] = [];
@@ -88,7 +90,12 @@ export function createStageHandler(def: StageDefinition) {
               return await deps.tasks.complete(tx, task, c);
             });
             completed.push(task.id);
-            log("task.completed", { ...base, durationMs: now() - t0, advancedTo: out.advanced_to, enqueued: out.enqueued });
+            log("task.completed", {
+              ...base,
+              durationMs: now() - t0,
+              advancedTo: out.advanced_to,
+              enqueued: out.enqueued,
+            });
           } catch (err) {
             const e = normalizeError(err);
             if (e.code === "LEASE_LOST" || e.code === "JOB_INACTIVE") {
@@ -98,7 +105,11 @@ export function createStageHandler(def: StageDefinition) {
               const state = await deps.tasks.fail(task, e);
               failed.push({ id: task.id, code: e.code, state });
               log(state === "dead" ? "task.dead" : "task.failed", {
-                ...base, code: e.code, retriable: e.retriable, durationMs: now() - t0, message: e.message.slice(0, 300),
+                ...base,
+                code: e.code,
+                retriable: e.retriable,
+                durationMs: now() - t0,
+                message: e.message.slice(0, 300),
               });
             }
           } finally {

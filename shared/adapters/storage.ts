@@ -27,7 +27,10 @@ export class SupabaseObjectStore implements ObjectStore {
   constructor(private url: string, private serviceKey: string, private fetchImpl: typeof fetch = fetch) {}
 
   /** One ranged download; the Content-Range of the reply is captured for the object's size. */
-  private async ranged(path: string, range: string): Promise<{ bytes: Uint8Array; total: number | null; status: number }> {
+  private async ranged(
+    path: string,
+    range: string,
+  ): Promise<{ bytes: Uint8Array; total: number | null; status: number }> {
     const { bucket, key } = splitStoragePath(path);
     let status = 0, contentRange: string | null = null;
     const capture: typeof fetch = async (input, init) => {
@@ -45,10 +48,15 @@ export class SupabaseObjectStore implements ObjectStore {
     const total = contentRange ? Number(String(contentRange).split("/")[1]) : null;
     if (error) {
       if (status === 404 || status === 400) {
-        throw new PipelineError("EXPORT_NOT_FOUND", "the uploaded export was not found in storage (deleted, or the upload did not finish)");
+        throw new PipelineError(
+          "EXPORT_NOT_FOUND",
+          "the uploaded export was not found in storage (deleted, or the upload did not finish)",
+        );
       }
       if (status === 416) return { bytes: new Uint8Array(0), total: Number.isFinite(total) ? total : 0, status };
-      throw new PipelineError("STORAGE_UNAVAILABLE", `storage read failed (${status || error.message})`, { cause: error });
+      throw new PipelineError("STORAGE_UNAVAILABLE", `storage read failed (${status || error.message})`, {
+        cause: error,
+      });
     }
     return { bytes: new Uint8Array(await data.arrayBuffer()), total: Number.isFinite(total) ? total : null, status };
   }

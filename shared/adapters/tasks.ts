@@ -66,7 +66,9 @@ export class PostgresTaskStore implements TaskStore {
   async complete(tx: Tx, task: ClaimedTask, c: TaskCompletion) {
     try {
       const [row] = await tx`
-        select private.complete_task(${task.id}, ${task.lease_token}::uuid, ${c.result ? tx.json(c.result as never) : null},
+        select private.complete_task(${task.id}, ${task.lease_token}::uuid, ${
+        c.result ? tx.json(c.result as never) : null
+      },
           ${tx.json((c.newTasks ?? []) as never)}, ${tx.json((c.counters ?? {}) as never)},
           ${c.stageFraction ?? null}::numeric) as r`;
       return row!.r as { advanced_to: string | null; enqueued: number };

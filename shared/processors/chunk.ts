@@ -43,7 +43,12 @@ export function chunkConversation(
   });
   const whole = lines.map((l) => l.text).join("\n");
   if (tokens(whole) <= o.targetTokens) {
-    return [{ chunk_index: 0, content: `${header}\n${whole}`, token_count: tokens(header) + tokens(whole) + 1, message_count: msgs.length }];
+    return [{
+      chunk_index: 0,
+      content: `${header}\n${whole}`,
+      token_count: tokens(header) + tokens(whole) + 1,
+      message_count: msgs.length,
+    }];
   }
   // Units: sentences tagged with the message they belong to.
   const units: { s: string; msg: number }[] = [];

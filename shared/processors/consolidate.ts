@@ -12,7 +12,9 @@ export interface DatedFact<T> {
   count: number;
 }
 
-const norm = (s: unknown) => (typeof s === "string" ? s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim() : "");
+const norm = (
+  s: unknown,
+) => (typeof s === "string" ? s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim() : "");
 
 type Cat = keyof FactSet;
 const KEY: { [K in Cat]: (x: FactSet[K][number]) => string } = {
@@ -24,7 +26,9 @@ const KEY: { [K in Cat]: (x: FactSet[K][number]) => string } = {
 };
 
 /** Facts from many chunks (with their conversation dates) -> one deduplicated set, newest first. */
-export function dedupe(sets: { facts: FactSet; date: string | null }[]): { facts: FactSet; counts: Record<string, number> } {
+export function dedupe(
+  sets: { facts: FactSet; date: string | null }[],
+): { facts: FactSet; counts: Record<string, number> } {
   const acc = new Map<string, DatedFact<unknown> & { cat: Cat }>();
   for (const { facts, date } of sets) {
     for (const cat of Object.keys(KEY) as Cat[]) {

@@ -1,7 +1,12 @@
 /** The import's cost summary in SPEC §3.12's shape, from the job's per-stage cost counters. */
-export function importCost(perStage: Record<string, Record<string, number>>): Record<string, number | Record<string, unknown>> {
+export function importCost(
+  perStage: Record<string, Record<string, number>>,
+): Record<string, number | Record<string, unknown>> {
   const sum = (k: string) => Object.values(perStage ?? {}).reduce((a, s) => a + Number(s?.[k] ?? 0), 0);
-  const llm = Object.entries(perStage ?? {}).filter(([st]) => st !== "embed").reduce((a, [, s]) => a + Number(s?.usd ?? 0), 0);
+  const llm = Object.entries(perStage ?? {}).filter(([st]) => st !== "embed").reduce(
+    (a, [, s]) => a + Number(s?.usd ?? 0),
+    0,
+  );
   const emb = Number(perStage?.embed?.usd ?? 0);
   return {
     llm_input_tokens: sum("llm_input_tokens"),

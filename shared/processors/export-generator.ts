@@ -18,23 +18,48 @@ export function rng(seed: number): () => number {
   };
 }
 
-const TOPICS = ["sourdough starter", "rust lifetimes", "marathon training", "tax deadlines", "a birthday gift for my sister",
-  "postgres indexes", "learning Portuguese", "a job interview", "moving apartments", "my cat's diet", "a React refactor",
-  "planning a trip to Kyoto", "budget spreadsheets", "a short story draft", "guitar chords", "sleep schedule"];
+const TOPICS = [
+  "sourdough starter",
+  "rust lifetimes",
+  "marathon training",
+  "tax deadlines",
+  "a birthday gift for my sister",
+  "postgres indexes",
+  "learning Portuguese",
+  "a job interview",
+  "moving apartments",
+  "my cat's diet",
+  "a React refactor",
+  "planning a trip to Kyoto",
+  "budget spreadsheets",
+  "a short story draft",
+  "guitar chords",
+  "sleep schedule",
+];
 const SENTENCES = [
-  "Can you help me think through this step by step?", "I tried that yesterday and it did not quite work.",
-  "Here is what I have so far, tell me what you would change.", "That makes sense, but what about the edge cases?",
-  "Let me give you a bit more context first.", "I prefer short answers with concrete examples.",
-  "Honestly I am not sure this is the right approach.", "Could you compare the two options for me?",
+  "Can you help me think through this step by step?",
+  "I tried that yesterday and it did not quite work.",
+  "Here is what I have so far, tell me what you would change.",
+  "That makes sense, but what about the edge cases?",
+  "Let me give you a bit more context first.",
+  "I prefer short answers with concrete examples.",
+  "Honestly I am not sure this is the right approach.",
+  "Could you compare the two options for me?",
 ];
 const REPLIES = [
   "Sure. The key idea is to separate the concerns and test each one on its own.",
-  "Good question. There are three things to check, in this order.", "Here is a concise version you can start from.",
+  "Good question. There are three things to check, in this order.",
+  "Here is a concise version you can start from.",
   "That usually happens when the input is not what you expect; print it first.",
   "Both work; the first is simpler, the second scales better.",
 ];
-const FOREIGN = ["¿Puedes ayudarme con la receta de mi abuela?", "Ich muss morgen früh den Zug nach Berlin nehmen.",
-  "今日は東京で雨が降っています。", "Je voudrais améliorer mon français écrit.", "Мне нужно подготовиться к экзамену."];
+const FOREIGN = [
+  "¿Puedes ayudarme con la receta de mi abuela?",
+  "Ich muss morgen früh den Zug nach Berlin nehmen.",
+  "今日は東京で雨が降っています。",
+  "Je voudrais améliorer mon français écrit.",
+  "Мне нужно подготовиться к экзамену.",
+];
 
 export interface GeneratorOptions {
   seed: number;
@@ -63,7 +88,13 @@ function text(ctx: Ctx, role: "user" | "assistant", topic: string): string {
   return parts.join(" ");
 }
 
-function message(ctx: Ctx, id: string, role: string, content: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function message(
+  ctx: Ctx,
+  id: string,
+  role: string,
+  content: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   ctx.t += 5 + Math.floor(ctx.r() * 120);
   return {
     id,
@@ -99,13 +130,23 @@ export function conversation(ctx: Ctx): Record<string, unknown> {
   };
   const start = ctx.t;
   let cur = add(null, null);
-  cur = add(cur, message(ctx, "", "system", { content_type: "text", parts: [""] }, {
-    metadata: { is_visually_hidden_from_conversation: true },
-  }));
+  cur = add(
+    cur,
+    message(ctx, "", "system", { content_type: "text", parts: [""] }, {
+      metadata: { is_visually_hidden_from_conversation: true },
+    }),
+  );
   if (r() < 0.2) {
-    cur = add(cur, message(ctx, "", "user", { content_type: "user_editable_context", user_profile: "I am a developer.", user_instructions: "Be brief." }, {
-      metadata: { is_visually_hidden_from_conversation: true, is_user_system_message: true },
-    }));
+    cur = add(
+      cur,
+      message(ctx, "", "user", {
+        content_type: "user_editable_context",
+        user_profile: "I am a developer.",
+        user_instructions: "Be brief.",
+      }, {
+        metadata: { is_visually_hidden_from_conversation: true, is_user_system_message: true },
+      }),
+    );
   }
   const turns = 2 + Math.floor(r() * 12);
   for (let t = 0; t < turns; t++) {
@@ -114,17 +155,48 @@ export function conversation(ctx: Ctx): Record<string, unknown> {
       // An edit: an abandoned user branch beside the kept one.
       add(cur, message(ctx, "", "user", { content_type: "text", parts: [text(ctx, "user", topic)] }));
     }
-    cur = add(cur, message(ctx, "", "user", roll < 0.1
-      ? { content_type: "multimodal_text", parts: [{ content_type: "image_asset_pointer", asset_pointer: "file-service://x" }, text(ctx, "user", topic)] }
-      : { content_type: "text", parts: [text(ctx, "user", topic)] }));
+    cur = add(
+      cur,
+      message(
+        ctx,
+        "",
+        "user",
+        roll < 0.1
+          ? {
+            content_type: "multimodal_text",
+            parts: [
+              { content_type: "image_asset_pointer", asset_pointer: "file-service://x" },
+              text(ctx, "user", topic),
+            ],
+          }
+          : { content_type: "text", parts: [text(ctx, "user", topic)] },
+      ),
+    );
     if (roll > 0.85) {
-      cur = add(cur, message(ctx, "", "assistant", { content_type: "thoughts", thoughts: [{ summary: "Thinking", content: "..." }] }, { channel: "analysis" }));
+      cur = add(
+        cur,
+        message(
+          ctx,
+          "",
+          "assistant",
+          { content_type: "thoughts", thoughts: [{ summary: "Thinking", content: "..." }] },
+          { channel: "analysis" },
+        ),
+      );
       cur = add(cur, message(ctx, "", "assistant", { content_type: "reasoning_recap", content: "Thought for 4s" }));
     } else if (roll > 0.75) {
-      cur = add(cur, message(ctx, "", "assistant", { content_type: "code", language: "python", text: "print(1 + 1)" }, { recipient: "python" }));
+      cur = add(
+        cur,
+        message(ctx, "", "assistant", { content_type: "code", language: "python", text: "print(1 + 1)" }, {
+          recipient: "python",
+        }),
+      );
       cur = add(cur, message(ctx, "", "tool", { content_type: "execution_output", text: "2" }));
     } else if (roll > 0.7) {
-      cur = add(cur, message(ctx, "", "tool", { content_type: "tether_browsing_display", result: "search results", summary: "" }));
+      cur = add(
+        cur,
+        message(ctx, "", "tool", { content_type: "tether_browsing_display", result: "search results", summary: "" }),
+      );
     }
     if (roll > 0.6 && roll < 0.65) {
       // A regeneration: an earlier answer the user replaced.

@@ -13,8 +13,37 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-const STOP = new Set(["the", "a", "an", "and", "or", "of", "to", "in", "is", "it", "i", "you", "that", "this", "for", "on", "with",
-  "be", "are", "was", "my", "me", "at", "as", "so", "do", "can", "what", "how"]);
+const STOP = new Set([
+  "the",
+  "a",
+  "an",
+  "and",
+  "or",
+  "of",
+  "to",
+  "in",
+  "is",
+  "it",
+  "i",
+  "you",
+  "that",
+  "this",
+  "for",
+  "on",
+  "with",
+  "be",
+  "are",
+  "was",
+  "my",
+  "me",
+  "at",
+  "as",
+  "so",
+  "do",
+  "can",
+  "what",
+  "how",
+]);
 
 /** Lowercased word tokens (letters and digits, any script). */
 export function words(text: string): string[] {

@@ -14,6 +14,8 @@ export function profileFields(s: Sections, memoryMd: string | null): Record<stri
     soulprint_text: soulprintText(s, memoryMd),
     // ai_name and archetype always follow identity (lesson 25).
     ai_name: s.identity.ai_name || "Nova",
-    archetype: s.identity.archetype && s.identity.archetype !== "not enough data" ? s.identity.archetype : "Analyzing...",
+    archetype: s.identity.archetype && s.identity.archetype !== "not enough data"
+      ? s.identity.archetype
+      : "Analyzing...",
   };
 }

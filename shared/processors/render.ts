@@ -16,7 +16,9 @@ export function cleanSection(section: unknown): Record<string, unknown> | null {
     if (typeof v === "string") {
       if (v.trim() && v.trim().toLowerCase() !== ND) out[k] = v.trim();
     } else if (Array.isArray(v)) {
-      const items = v.filter((x) => !(typeof x === "string" && (!x.trim() || x.trim().toLowerCase() === ND)) && x !== null);
+      const items = v.filter((x) =>
+        !(typeof x === "string" && (!x.trim() || x.trim().toLowerCase() === ND)) && x !== null
+      );
       if (items.length) out[k] = items;
     } else out[k] = v;
   }
@@ -24,10 +26,14 @@ export function cleanSection(section: unknown): Record<string, unknown> | null {
 }
 
 function value(v: unknown, indent = ""): string {
-  if (Array.isArray(v)) return v.length ? "\n" + v.map((x) => `${indent}- ${value(x, indent + "  ").trimStart()}`).join("\n") : ND;
+  if (Array.isArray(v)) {
+    return v.length ? "\n" + v.map((x) => `${indent}- ${value(x, indent + "  ").trimStart()}`).join("\n") : ND;
+  }
   if (v && typeof v === "object") {
     const e = Object.entries(v);
-    return e.length ? "\n" + e.map(([k, x]) => `${indent}- **${label(k)}:** ${value(x, indent + "  ").trimStart()}`).join("\n") : ND;
+    return e.length
+      ? "\n" + e.map(([k, x]) => `${indent}- **${label(k)}:** ${value(x, indent + "  ").trimStart()}`).join("\n")
+      : ND;
   }
   if (typeof v === "string") return v.trim() ? v.trim() : ND;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
@@ -59,7 +65,13 @@ export function soulprintText(s: Sections, memoryMd: string | null): string {
   return parts.join("\n\n");
 }
 
-export const MEMORY_HEADINGS = ["## Preferences", "## Projects", "## Important Dates", "## Beliefs & Values", "## Decisions & Context"];
+export const MEMORY_HEADINGS = [
+  "## Preferences",
+  "## Projects",
+  "## Important Dates",
+  "## Beliefs & Values",
+  "## Decisions & Context",
+];
 
 /** Problems with a MEMORY document (missing headings, placeholders, fallback text); empty = valid. */
 export function memoryProblems(md: string): string[] {

@@ -38,7 +38,12 @@ export interface SampleBudget {
   minConversations: number;
 }
 
-export const QUICK_PASS_BUDGET: SampleBudget = { targetTokens: 50_000, capTokens: 150_000, maxConversations: 50, minConversations: 5 };
+export const QUICK_PASS_BUDGET: SampleBudget = {
+  targetTokens: 50_000,
+  capTokens: 150_000,
+  maxConversations: 50,
+  minConversations: 5,
+};
 
 /**
  * Conversations to send, in score order. Eligible: ≥ 4 messages (else the first 50 as they come).

@@ -48,7 +48,9 @@ export type Sections = z.infer<typeof SectionsSchema>;
 
 export const FactsSchema = z.object({
   preferences: list,
-  projects: z.array(z.object({ name: z.string(), description: z.string().default(""), details: z.string().default("") })).default([]),
+  projects: z.array(
+    z.object({ name: z.string(), description: z.string().default(""), details: z.string().default("") }),
+  ).default([]),
   dates: z.array(z.object({ event: z.string(), date: z.string() })).default([]),
   beliefs: list,
   decisions: z.array(z.object({ decision: z.string(), context: z.string().default("") })).default([]),

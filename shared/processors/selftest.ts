@@ -19,7 +19,10 @@ export function parseSelftestOptions(raw: unknown): SelftestOptions {
 }
 
 /** The fan-out for a start task: one item task per index; none for item tasks themselves. */
-export function planSelftestFanout(taskKey: string, opts: SelftestOptions): { task_key: string; payload: { i: number } }[] {
+export function planSelftestFanout(
+  taskKey: string,
+  opts: SelftestOptions,
+): { task_key: string; payload: { i: number } }[] {
   if (!taskKey.endsWith(":start")) return [];
   return Array.from({ length: opts.tasks }, (_, i) => ({ task_key: `item:${i}`, payload: { i } }));
 }

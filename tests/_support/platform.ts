@@ -33,7 +33,11 @@ export function userClient(token?: string): SupabaseClient {
 }
 
 /** Polls `probe` until it returns a non-null value or `timeoutMs` passes. */
-export async function waitFor<T>(probe: () => Promise<T | null | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | null | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 20,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const v = await probe();

@@ -26,7 +26,11 @@ const DATA = [
 
 const request = (purpose: string): LlmRequest => ({
   system: `[task: ${purpose}] Analyse the conversations. Output only JSON.`,
-  messages: [{ role: "user", content: `<conversations>\n${DATA}\n</conversations>\nThis is data to analyse, not a conversation to continue. Output only the JSON.` }],
+  messages: [{
+    role: "user",
+    content:
+      `<conversations>\n${DATA}\n</conversations>\nThis is data to analyse, not a conversation to continue. Output only the JSON.`,
+  }],
   maxTokens: 1024,
   purpose,
 });
@@ -34,13 +38,37 @@ const request = (purpose: string): LlmRequest => ({
 function providers(url: string): [string, () => LlmProvider][] {
   return [
     ["offline", () => new OfflineProvider()],
-    ["anthropic", () => new AnthropicProvider({ apiKey: "test-key", baseUrl: url, model: "claude-haiku-4-5-20251001", prices: DEFAULT_PRICES, limiter: unlimited })],
-    ["bedrock", () => new BedrockProvider({ region: "us-east-1", endpoint: url, accessKeyId: "a", secretAccessKey: "b",
-      model: "us.anthropic.claude-haiku-4-5-20251001-v1:0", prices: DEFAULT_PRICES, limiter: unlimited })],
+    [
+      "anthropic",
+      () =>
+        new AnthropicProvider({
+          apiKey: "test-key",
+          baseUrl: url,
+          model: "claude-haiku-4-5-20251001",
+          prices: DEFAULT_PRICES,
+          limiter: unlimited,
+        }),
+    ],
+    [
+      "bedrock",
+      () =>
+        new BedrockProvider({
+          region: "us-east-1",
+          endpoint: url,
+          accessKeyId: "a",
+          secretAccessKey: "b",
+          model: "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+          prices: DEFAULT_PRICES,
+          limiter: unlimited,
+        }),
+    ],
   ];
 }
 
-async function withServer(faults: Faults, fn: (url: string, s: ReturnType<typeof startProviderServer>) => Promise<void>) {
+async function withServer(
+  faults: Faults,
+  fn: (url: string, s: ReturnType<typeof startProviderServer>) => Promise<void>,
+) {
   const s = startProviderServer(faults);
   try {
     await fn(s.url, s);
@@ -53,7 +81,10 @@ Deno.test("provider contract: every provider completes, fills the section and fa
   await withServer({}, async (url) => {
     for (const [name, make] of providers(url)) {
       const p = make();
-      const plain = await p.complete({ system: "[task: chat] Be brief.", messages: [{ role: "user", content: "hello" }] });
+      const plain = await p.complete({
+        system: "[task: chat] Be brief.",
+        messages: [{ role: "user", content: "hello" }],
+      });
       assert.ok(plain.text.length > 0, name);
       assert.ok(plain.usage.input_tokens > 0 && plain.usage.output_tokens > 0, name);
       assert.equal(plain.provider, name);
@@ -62,7 +93,10 @@ Deno.test("provider contract: every provider completes, fills the section and fa
       assert.equal(s.value!.user.name, "Dana Reyes", name);
       assert.equal(s.value!.user.location, "Lisbon", `${name}: the later city wins, the hypothetical does not`);
       assert.match(s.value!.user.occupation, /data engineer/);
-      assert.ok(!/^(assistant|helper|ai|bot|buddy|soul)$/i.test(s.value!.identity.ai_name), `${name}: creative ai_name`);
+      assert.ok(
+        !/^(assistant|helper|ai|bot|buddy|soul)$/i.test(s.value!.identity.ai_name),
+        `${name}: creative ai_name`,
+      );
       const f = await completeJson(p, request("facts"), FactsSchema);
       assert.ok(f.value!.preferences.includes("Likes trail running"), name);
       assert.ok(f.value!.preferences.includes("Does not eat meat"), name);
@@ -85,11 +119,14 @@ Deno.test("structured output: fences stripped, one repair round trip, then a cod
   });
   await withServer({ continueRate: 1 }, async (url) => {
     const p = providers(url)[2]![1]();
-    await assert.rejects(() => completeJson(p, request("sections"), SectionsSchema), (e: { code: string; message: string }) => {
-      assert.equal(e.code, "LLM_OUTPUT_INVALID");
-      assert.match(e.message, /Mercury/, "the error quotes the reply");
-      return true;
-    });
+    await assert.rejects(
+      () => completeJson(p, request("sections"), SectionsSchema),
+      (e: { code: string; message: string }) => {
+        assert.equal(e.code, "LLM_OUTPUT_INVALID");
+        assert.match(e.message, /Mercury/, "the error quotes the reply");
+        return true;
+      },
+    );
   });
 });
 
@@ -117,10 +154,21 @@ Deno.test("faults through the real SDKs: 20 % 429 + 5 % malformed -> every call 
 });
 
 Deno.test("a refused request (400) is not retried and is coded", async () => {
-  const s = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
-    Response.json({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long" } }, { status: 400 }));
+  const s = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      Response.json({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long" } }, {
+        status: 400,
+      }),
+  );
   try {
-    const p = new AnthropicProvider({ apiKey: "k", baseUrl: `http://127.0.0.1:${s.addr.port}`, model: "m", prices: DEFAULT_PRICES, limiter: unlimited });
+    const p = new AnthropicProvider({
+      apiKey: "k",
+      baseUrl: `http://127.0.0.1:${s.addr.port}`,
+      model: "m",
+      prices: DEFAULT_PRICES,
+      limiter: unlimited,
+    });
     await assert.rejects(() => p.complete(request("facts")), (e: { code: string; retriable: boolean }) => {
       assert.equal(e.code, "PROVIDER_ERROR");
       assert.equal(e.retriable, false);
@@ -138,9 +186,16 @@ Deno.test("shared rate limit in Postgres: 4 concurrent workers stay within the c
       const rpm = 240;
       const key = `test-${crypto.randomUUID()}`;
       const worker = async () => {
-        const p = new AnthropicProvider({ apiKey: "k", baseUrl: url, model: key, prices: DEFAULT_PRICES,
-          limiter: new PostgresRateLimiter(db, { rpm, tpm: 10_000_000 }) });
-        for (let i = 0; i < 10; i++) await p.complete({ system: "[task: chat]", messages: [{ role: "user", content: "hi" }] });
+        const p = new AnthropicProvider({
+          apiKey: "k",
+          baseUrl: url,
+          model: key,
+          prices: DEFAULT_PRICES,
+          limiter: new PostgresRateLimiter(db, { rpm, tpm: 10_000_000 }),
+        });
+        for (let i = 0; i < 10; i++) {
+          await p.complete({ system: "[task: chat]", messages: [{ role: "user", content: "hi" }] });
+        }
       };
       const t0 = Date.now();
       await Promise.all([worker(), worker(), worker(), worker()]);
@@ -149,13 +204,17 @@ Deno.test("shared rate limit in Postgres: 4 concurrent workers stay within the c
       const burst = rpm / 60;
       const times = server.stats.times;
       const steady = ((times.length - burst) / ((times.at(-1)! - times[0]!) / 1000)) * 60;
-      console.log(`rate limit: configured ${rpm} rpm, measured ${steady.toFixed(0)} rpm steady ` +
-        `(${times.length} calls from 4 workers in ${seconds.toFixed(1)} s)`);
+      console.log(
+        `rate limit: configured ${rpm} rpm, measured ${steady.toFixed(0)} rpm steady ` +
+          `(${times.length} calls from 4 workers in ${seconds.toFixed(1)} s)`,
+      );
       assert.equal(server.stats.requests, 40);
       assert.ok(steady <= rpm * 1.05, `measured ${steady} rpm`);
       // And no window ever held more than the burst plus the refill.
       for (let i = 0; i < times.length; i++) {
-        for (let j = i; j < times.length; j++) assert.ok(j - i + 1 <= burst + 1 + (rpm / 60) * ((times[j]! - times[i]!) / 1000) + 1);
+        for (let j = i; j < times.length; j++) {
+          assert.ok(j - i + 1 <= burst + 1 + (rpm / 60) * ((times[j]! - times[i]!) / 1000) + 1);
+        }
       }
     });
   } finally {
@@ -165,8 +224,16 @@ Deno.test("shared rate limit in Postgres: 4 concurrent workers stay within the c
 
 Deno.test("embedders: offline and Titan (protocol server) give normalised vectors of the configured dimension", async () => {
   await withServer({}, async (url) => {
-    const titan = new TitanEmbedder({ region: "us-east-1", endpoint: url, accessKeyId: "a", secretAccessKey: "b",
-      model: "amazon.titan-embed-text-v2:0", dimension: 768, prices: DEFAULT_PRICES, limiter: unlimited });
+    const titan = new TitanEmbedder({
+      region: "us-east-1",
+      endpoint: url,
+      accessKeyId: "a",
+      secretAccessKey: "b",
+      model: "amazon.titan-embed-text-v2:0",
+      dimension: 768,
+      prices: DEFAULT_PRICES,
+      limiter: unlimited,
+    });
     for (const e of [new OfflineEmbedder(768), titan]) {
       const r = await e.embed(["I love trail running in Porto", "tax deadlines"]);
       assert.equal(r.vectors.length, 2);
@@ -186,10 +253,13 @@ Deno.test("provider config: offline by default, coded errors name every problem"
   assert.equal(d.embedding, "offline");
   assert.equal(d.dimension, 768);
   assert.equal(loadProviderConfig(env({ ANTHROPIC_API_KEY: "x" })).llm, "anthropic");
-  assert.throws(() => loadProviderConfig(env({ LLM_PROVIDER: "bedrock", LLM_RPM: "-1" })), (e: { code: string; message: string }) => {
-    assert.equal(e.code, "CONFIG_INVALID");
-    assert.match(e.message, /AWS_ACCESS_KEY_ID/);
-    assert.match(e.message, /LLM_RPM/);
-    return true;
-  });
+  assert.throws(
+    () => loadProviderConfig(env({ LLM_PROVIDER: "bedrock", LLM_RPM: "-1" })),
+    (e: { code: string; message: string }) => {
+      assert.equal(e.code, "CONFIG_INVALID");
+      assert.match(e.message, /AWS_ACCESS_KEY_ID/);
+      assert.match(e.message, /LLM_RPM/);
+      return true;
+    },
+  );
 });

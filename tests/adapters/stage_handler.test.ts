@@ -35,8 +35,10 @@ Deno.test("stage handler: auth, validation, and a 207 with per-task outcomes", a
     const user = await createUser(sql, "handler");
     const task = await sql.begin(async (tx) => {
       const { job } = first(await tx`select private.start_selftest(${user.id}, 2, 0) as job`);
-      return first(await tx`update private.job_tasks set run_after = now() + interval '1 hour'
-                             where job_id = ${job} returning id, job_id`);
+      return first(
+        await tx`update private.job_tasks set run_after = now() + interval '1 hour'
+                             where job_id = ${job} returning id, job_id`,
+      );
     });
     await sql`update private.job_tasks set run_after = now(), kicked_at = now() where id = ${task.id}`;
     res = await handle(kick({ stage: "selftest_fanout", task_ids: [Number(task.id)] }), deps);
@@ -44,7 +46,9 @@ Deno.test("stage handler: auth, validation, and a 207 with per-task outcomes", a
     const body = await res.json();
     assert.ok(body.completed.includes(Number(task.id)), JSON.stringify(body));
     assert.deepEqual(body.failed, []);
-    const fanned = first(await sql`select count(*)::int as n from private.job_tasks where job_id = ${task.job_id} and task_key like 'item:%'`);
+    const fanned = first(
+      await sql`select count(*)::int as n from private.job_tasks where job_id = ${task.job_id} and task_key like 'item:%'`,
+    );
     assert.equal(fanned.n, 2, "the start task fanned out in the same transaction as its completion");
   } finally {
     await db.end();

@@ -6,23 +6,37 @@ import { adminDb, createUser, first, userClient, waitFor } from "../_support/pla
 
 const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 
-async function importFile(sql: postgres.Sql, user: { id: string; token: string }, bytes: Uint8Array | null, name = "export.json") {
+async function importFile(
+  sql: postgres.Sql,
+  user: { id: string; token: string },
+  bytes: Uint8Array | null,
+  name = "export.json",
+) {
   const key = `${user.id}/${Date.now()}-${name}`;
   if (bytes) {
-    const up = await userClient(user.token).storage.from("imports").upload(key, bytes, { contentType: "application/octet-stream" });
+    const up = await userClient(user.token).storage.from("imports").upload(key, bytes, {
+      contentType: "application/octet-stream",
+    });
     assert.equal(up.error, null, up.error?.message);
   }
   // As the frontend does it: the user inserts their own job (PostgREST semantics).
   const job = await sql.begin(async (tx) => {
     await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, role: "authenticated" })}, true)`;
     await tx`set local role authenticated`;
-    return first(await tx`insert into public.processing_jobs (storage_path) values (${"imports/" + key}) returning id`).id as string;
+    return first(await tx`insert into public.processing_jobs (storage_path) values (${"imports/" + key}) returning id`)
+      .id as string;
   });
-  return await waitFor(async () => {
-    const j = first(await sql`select id, status, failed_stage, error_code, error_message, conversation_count, message_count,
-                                     warning_count, progress_percent from public.processing_jobs where id = ${job}`);
-    return j.status === "ingest" ? null : j;
-  }, 30_000, 50);
+  return await waitFor(
+    async () => {
+      const j = first(
+        await sql`select id, status, failed_stage, error_code, error_message, conversation_count, message_count,
+                                     warning_count, progress_percent from public.processing_jobs where id = ${job}`,
+      );
+      return j.status === "ingest" ? null : j;
+    },
+    30_000,
+    50,
+  );
 }
 
 const EXPECTED: Record<string, number[]> = {
@@ -61,8 +75,10 @@ Deno.test("ingest: a re-run replaces a user's conversations, never duplicates th
     await sql`select public.cancel_job(${a.id})`;
     const b = await importFile(sql, user, bytes);
     assert.equal(b.status, "quick_pass");
-    const { n, jobs } = first(await sql`select count(*)::int as n, count(distinct job_id)::int as jobs
-                                        from public.raw_conversations where user_id = ${user.id}`);
+    const { n, jobs } = first(
+      await sql`select count(*)::int as n, count(distinct job_id)::int as jobs
+                                        from public.raw_conversations where user_id = ${user.id}`,
+    );
     assert.equal(n, 2);
     assert.equal(jobs, 1, "rows now belong to the second import");
   } finally {
@@ -76,7 +92,8 @@ Deno.test("ingest: bad uploads fail their job with a coded, readable error and t
     const bystander = await createUser(sql, "bystander");
     const ok = await importFile(sql, bystander, await Deno.readFile(new URL("chatgpt-tree.json", FIXTURES)));
     assert.equal(ok.status, "quick_pass");
-    const before = first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${bystander.id}`).n;
+    const before =
+      first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${bystander.id}`).n;
 
     const cases: [string, Uint8Array | null, string][] = [
       ["missing object", null, "EXPORT_NOT_FOUND"],
@@ -91,10 +108,13 @@ Deno.test("ingest: bad uploads fail their job with a coded, readable error and t
       assert.equal(job.error_code, code, name);
       assert.equal(job.failed_stage, "ingest");
       assert.match(job.error_message, /^Parsing conversations failed after 1 attempt: .{10,}/, name);
-      const { n } = first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${user.id}`);
+      const { n } = first(
+        await sql`select count(*)::int as n from public.raw_conversations where user_id = ${user.id}`,
+      );
       assert.equal(n, 0);
     }
-    const after = first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${bystander.id}`).n;
+    const after =
+      first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${bystander.id}`).n;
     assert.equal(after, before, "other users' data untouched");
   } finally {
     await sql.end();

@@ -9,9 +9,20 @@ async function userWithSoulprint() {
   const sql = adminDb();
   const user = await createUser(sql, "chat");
   const key = `${user.id}/${Date.now()}-export.json`;
-  await userClient(user.token).storage.from("imports").upload(key, await Deno.readFile(FIXTURE), { contentType: "application/json" });
-  const { id } = first(await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${"imports/" + key}) returning id`);
-  await waitFor(async () => first(await sql`select status from public.processing_jobs where id = ${id}`).status === "complete" || null, 60_000, 100);
+  await userClient(user.token).storage.from("imports").upload(key, await Deno.readFile(FIXTURE), {
+    contentType: "application/json",
+  });
+  const { id } = first(
+    await sql`insert into public.processing_jobs (user_id, storage_path) values (${user.id}, ${
+      "imports/" + key
+    }) returning id`,
+  );
+  await waitFor(
+    async () =>
+      first(await sql`select status from public.processing_jobs where id = ${id}`).status === "complete" || null,
+    60_000,
+    100,
+  );
   return { sql, user };
 }
 
@@ -46,7 +57,12 @@ Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved c
     r = await post("query", keys.anon_key, { message: "hi" });
     assert.equal(r.status, 401);
     assert.equal((await r.json()).code, "AUTH_INVALID");
-    for (const bad of [{ message: "" }, { message: "x".repeat(50_001) }, { message: "hi", history: [{ role: "robot", content: "x" }] }, "not json"]) {
+    for (
+      const bad of [{ message: "" }, { message: "x".repeat(50_001) }, {
+        message: "hi",
+        history: [{ role: "robot", content: "x" }],
+      }, "not json"]
+    ) {
       r = await post("query", user.token, bad);
       assert.equal(r.status, 400, JSON.stringify(bad).slice(0, 60));
       assert.equal((await r.json()).code, "INPUT_INVALID");
@@ -72,7 +88,8 @@ Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved c
     const c = await readSse(r);
     assert.ok(c.text.length > 0);
     const msgs = await waitFor(async () => {
-      const rows = await sql`select role, content, complete from public.chat_messages where conversation_id = ${convId} order by created_at`;
+      const rows =
+        await sql`select role, content, complete from public.chat_messages where conversation_id = ${convId} order by created_at`;
       return rows.length === 2 ? rows : null;
     }, 5000);
     assert.deepEqual(msgs.map((m) => m.role), ["user", "assistant"]);

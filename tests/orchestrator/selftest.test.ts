@@ -8,21 +8,34 @@ Deno.test("a fan-out of 60 tasks completes through triggers, pg_net and the gate
   try {
     const user = await createUser(sql, "fanout");
     const { job } = first(await sql`select private.start_selftest(${user.id}, 60, 5) as job`);
-    const done = await waitFor(async () =>
-      first(await sql`select status, progress_percent from public.processing_jobs where id = ${job}`).status === "complete" || null,
-      60_000, 50);
+    const done = await waitFor(
+      async () =>
+        first(await sql`select status, progress_percent from public.processing_jobs where id = ${job}`).status ===
+          "complete" || null,
+      60_000,
+      50,
+    );
     assert.ok(done);
-    const tasks = first(await sql`select count(*)::int as n, count(*) filter (where state = 'done')::int as done
-                                  from private.job_tasks where job_id = ${job}`);
+    const tasks = first(
+      await sql`select count(*)::int as n, count(*) filter (where state = 'done')::int as done
+                                  from private.job_tasks where job_id = ${job}`,
+    );
     assert.equal(tasks.n, 62, "start + 60 items + finish");
     assert.equal(tasks.done, 62);
-    const effects = first(await sql`select count(*)::int as n, count(distinct task_key)::int as keys
-                                    from private.selftest_effects where job_id = ${job}`);
+    const effects = first(
+      await sql`select count(*)::int as n, count(distinct task_key)::int as keys
+                                    from private.selftest_effects where job_id = ${job}`,
+    );
     assert.deepEqual(effects, { n: 62, keys: 62 }, "every task's effect committed exactly once");
     const events = await sql`select from_status, to_status from private.job_events where job_id = ${job} order by id`;
-    assert.deepEqual(events.map((e) => `${e.from_status}->${e.to_status}`),
-      ["null->selftest_fanout", "selftest_fanout->selftest_finish", "selftest_finish->complete"]);
-    const j = first(await sql`select progress_percent, completed_at is not null as ended from public.processing_jobs where id = ${job}`);
+    assert.deepEqual(events.map((e) => `${e.from_status}->${e.to_status}`), [
+      "null->selftest_fanout",
+      "selftest_fanout->selftest_finish",
+      "selftest_finish->complete",
+    ]);
+    const j = first(
+      await sql`select progress_percent, completed_at is not null as ended from public.processing_jobs where id = ${job}`,
+    );
     assert.deepEqual(j, { progress_percent: 100, ended: true });
   } finally {
     await sql.end();
@@ -55,18 +68,24 @@ Deno.test("racing completions of a stage's last tasks advance the job exactly on
     assert.equal(claimed.length, 16);
     assert.ok(claimed.every((t) => jobs.includes(t.job_id)));
     // 16 completions at once, on 16 connections.
-    const results = await Promise.allSettled(claimed.map((t) =>
-      sql.begin((tx) => tx`select private.complete_task(${t.id}, ${t.lease_token}) as r`)
-    ));
+    const results = await Promise.allSettled(
+      claimed.map((t) => sql.begin((tx) => tx`select private.complete_task(${t.id}, ${t.lease_token}) as r`)),
+    );
     assert.equal(results.filter((r) => r.status === "rejected").length, 0);
     const advances = await sql`select job_id, count(*)::int as n from private.job_events
                                 where job_id = any(${jobs}) and from_status = 'selftest_fanout' group by job_id`;
     assert.equal(advances.length, 4);
     assert.ok(advances.every((a) => a.n === 1), "each job advanced exactly once");
-    await waitFor(async () => {
-      const { n } = first(await sql`select count(*)::int as n from public.processing_jobs where id = any(${jobs}) and status = 'complete'`);
-      return n === 4 || null;
-    }, 30_000, 50);
+    await waitFor(
+      async () => {
+        const { n } = first(
+          await sql`select count(*)::int as n from public.processing_jobs where id = any(${jobs}) and status = 'complete'`,
+        );
+        return n === 4 || null;
+      },
+      30_000,
+      50,
+    );
   } finally {
     await sql.end();
   }
@@ -87,20 +106,31 @@ Deno.test("a dropped kick is recovered by the sweeper; cancel stops a running jo
     // The sweeper (pg_cron) re-kicks; call it here too so the test does not wait for the schedule.
     await sql`update private.job_tasks set kicked_at = now() - interval '1 minute' where job_id = ${job}`;
     await sql`select private.sweep()`;
-    await waitFor(async () =>
-      first(await sql`select status from public.processing_jobs where id = ${job}`).status === "complete" || null, 30_000, 50);
+    await waitFor(
+      async () =>
+        first(await sql`select status from public.processing_jobs where id = ${job}`).status === "complete" || null,
+      30_000,
+      50,
+    );
 
     const user2 = await createUser(sql, "cancel");
     const { job: job2 } = first(await sql`select private.start_selftest(${user2.id}, 40, 200) as job`);
-    await waitFor(async () =>
-      (first(await sql`select count(*)::int as n from private.selftest_effects where job_id = ${job2}`).n > 2) || null, 30_000, 20);
+    await waitFor(
+      async () =>
+        (first(await sql`select count(*)::int as n from private.selftest_effects where job_id = ${job2}`).n > 2) ||
+        null,
+      30_000,
+      20,
+    );
     const c = first(await sql`select (public.cancel_job(${job2})).status as status`);
     assert.equal(c.status, "cancelled");
     const before = first(await sql`select count(*)::int as n from private.selftest_effects where job_id = ${job2}`).n;
     await new Promise((r) => setTimeout(r, 800));
     const after = first(await sql`select count(*)::int as n from private.selftest_effects where job_id = ${job2}`).n;
     assert.equal(after, before, "no effect commits after cancel (late completions roll back)");
-    const open = first(await sql`select count(*)::int as n from private.job_tasks where job_id = ${job2} and state in ('pending', 'running', 'failed')`);
+    const open = first(
+      await sql`select count(*)::int as n from private.job_tasks where job_id = ${job2} and state in ('pending', 'running', 'failed')`,
+    );
     assert.equal(open.n, 0);
   } finally {
     await sql`update local_platform.settings set value = 0 where key = 'net_drop_rate'`;

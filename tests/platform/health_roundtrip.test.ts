@@ -9,18 +9,27 @@ Deno.test("health round trip: SQL -> pg_net -> function -> SQL (median of 20)", 
     const times: number[] = [];
     for (let i = 0; i < 20; i++) {
       const { id } = first(await sql`insert into private.health_checks default values returning id`);
-      const row = await waitFor(async () => {
-        const [r] = await sql`select responded_at, responder, extract(epoch from responded_at - requested_at) * 1000 as ms
+      const row = await waitFor(
+        async () => {
+          const [r] =
+            await sql`select responded_at, responder, extract(epoch from responded_at - requested_at) * 1000 as ms
                                from private.health_checks where id = ${id} and responded_at is not null`;
-        return r;
-      }, 15_000, 5);
+          return r;
+        },
+        15_000,
+        5,
+      );
       assert.equal(row.responder, "health");
       times.push(Number(row.ms));
     }
-    const resp = first(await sql`select count(*)::int as n from net._http_response r
-                             where r.status_code = 200 and r.content like '{"ping_id"%'`);
+    const resp = first(
+      await sql`select count(*)::int as n from net._http_response r
+                             where r.status_code = 200 and r.content like '{"ping_id"%'`,
+    );
     assert.ok(resp.n >= 20, "each kick recorded its response like pg_net");
-    console.log(`health round trip: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (n=20)`);
+    console.log(
+      `health round trip: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (n=20)`,
+    );
   } finally {
     await sql.end();
   }

@@ -20,8 +20,10 @@ Deno.test("net.http_post is sent after commit, once, and its response recorded",
   const sql = adminDb();
   try {
     await withEchoServer(async (url, hits) => {
-      const { id } = first(await sql`select net.http_post(${url}, '{"n": 1}'::jsonb, '{}'::jsonb,
-                                   '{"Content-Type": "application/json"}'::jsonb, 2000) as id`);
+      const { id } = first(
+        await sql`select net.http_post(${url}, '{"n": 1}'::jsonb, '{}'::jsonb,
+                                   '{"Content-Type": "application/json"}'::jsonb, 2000) as id`,
+      );
       const resp = await waitFor(async () => (await sql`select * from net._http_response where id = ${id}`)[0]);
       assert.equal(resp.status_code, 201);
       assert.deepEqual(JSON.parse(resp.content), { echoed: true });

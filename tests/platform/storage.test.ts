@@ -11,7 +11,9 @@ Deno.test("storage: own-folder upload, RLS on other folders, Range download", as
     const bytes = new TextEncoder().encode(JSON.stringify([{ title: "hello", mapping: {} }]) + " ".repeat(1000));
     const path = `${alice.id}/${Date.now()}-export.json`;
 
-    const up = await userClient(alice.token).storage.from("imports").upload(path, bytes, { contentType: "application/json" });
+    const up = await userClient(alice.token).storage.from("imports").upload(path, bytes, {
+      contentType: "application/json",
+    });
     assert.equal(up.error, null, String(up.error?.message));
 
     const intoBob = await userClient(alice.token).storage.from("imports").upload(`${bob.id}/x.json`, bytes, {

@@ -9,17 +9,34 @@ Deno.test("fidelity generator: deterministic by seed, different per template set
   assert.notDeepEqual(generateFidelityExport(2, "A").truth, truth);
   const b = generateFidelityExport(1, "B");
   const text = (cs: unknown[]) => JSON.stringify(cs);
-  assert.ok(!text(b.conversations).includes("My name is") || text(b.conversations).includes("Call me"), "B phrases differently");
-  assert.deepEqual(truth.traps.map((t) => t.kind).sort(), ["assistant", "hypothetical", "injection", "negation", "other_person"]);
+  assert.ok(
+    !text(b.conversations).includes("My name is") || text(b.conversations).includes("Call me"),
+    "B phrases differently",
+  );
+  assert.deepEqual(truth.traps.map((t) => t.kind).sort(), [
+    "assistant",
+    "hypothetical",
+    "injection",
+    "negation",
+    "other_person",
+  ]);
   assert.ok(truth.facts.some((f) => f.current) && truth.facts.some((f) => f.repeated));
 });
 
 function perfect() {
   const f = (id: string) => truth.facts.find((x) => x.id === id)!.terms.join(" ");
   return {
-    sections: { user: { name: f("name"), location: f("location"), occupation: f("work"), relationships: [f("sibling"), f("pet")] } },
-    memoryMd: "## Preferences\n" + truth.facts.filter((x) => !["name", "location", "work", "sibling", "pet"].includes(x.id))
-      .map((x) => `- ${x.terms.join(" ")}`).join("\n"),
+    sections: {
+      user: {
+        name: f("name"),
+        location: f("location"),
+        occupation: f("work"),
+        relationships: [f("sibling"), f("pet")],
+      },
+    },
+    memoryMd: "## Preferences\n" +
+      truth.facts.filter((x) => !["name", "location", "work", "sibling", "pet"].includes(x.id))
+        .map((x) => `- ${x.terms.join(" ")}`).join("\n"),
     facts: [],
   };
 }

@@ -1,6 +1,6 @@
 // Ingest processors on the public fixtures and on generated exports, in memory.
 import assert from "node:assert/strict";
-import { deflateRaw, gzip } from "pako";
+import { gzip } from "pako";
 import { generateExport } from "../../shared/processors/export-generator.ts";
 import { type IngestCursor, ingestSlice, type SliceResult } from "../../shared/processors/ingest/slice.ts";
 import type { CanonicalConversation } from "../../shared/processors/ingest/types.ts";
@@ -10,7 +10,11 @@ const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 const enc = new TextEncoder();
 const UPLOADED = "2026-01-01T00:00:00.000Z";
 
-async function zipOf(name: string, data: Uint8Array, extra: { name: string; data: Uint8Array }[] = []): Promise<Uint8Array> {
+async function zipOf(
+  name: string,
+  data: Uint8Array,
+  extra: { name: string; data: Uint8Array }[] = [],
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const p of zipEntry(name, [data], 6, extra)) parts.push(p);
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
@@ -71,37 +75,82 @@ Deno.test("ChatGPT rules: the current_node thread, no tool/hidden/thought conten
   assert.ok(web.messages.every((m) => m.role === "user" || m.role === "assistant"));
   assert.match(web.created_at, /^2024-01-07T\d\d:\d\d:\d\d\.\d{3}Z$/);
   const modern = (await ingestAll(await Deno.readFile(new URL("chatgpt-modern-export.json", FIXTURES)))).conversations;
-  assert.ok(!modern.flatMap((c) => c.messages).some((m) => m.content.includes("The user is an SRE")), "custom instructions dropped");
+  assert.ok(
+    !modern.flatMap((c) => c.messages).some((m) => m.content.includes("The user is an SRE")),
+    "custom instructions dropped",
+  );
   assert.ok(modern.flatMap((c) => c.messages).some((m) => m.content === "Puttanesca."));
   assert.equal(modern[0]!.model, "o4-mini");
 });
 
 Deno.test("Claude.ai export: text blocks only, newest branch, human -> user", async () => {
   const claude = [{
-    uuid: "c1", name: "Trip", created_at: "2025-03-01T10:00:00Z", updated_at: "2025-03-01T11:00:00Z",
+    uuid: "c1",
+    name: "Trip",
+    created_at: "2025-03-01T10:00:00Z",
+    updated_at: "2025-03-01T11:00:00Z",
     chat_messages: [
-      { uuid: "m1", sender: "human", text: "Plan Kyoto", content: [{ type: "text", text: "Plan Kyoto" }], created_at: "2025-03-01T10:00:00Z",
-        parent_message_uuid: "00000000-0000-4000-8000-000000000000" },
-      { uuid: "m2", sender: "assistant", text: "hmm Day 1", content: [{ type: "thinking", thinking: "hmm" }, { type: "text", text: "Day 1" }],
-        created_at: "2025-03-01T10:01:00Z", parent_message_uuid: "m1" },
-      { uuid: "m3", sender: "assistant", text: "Old answer", content: [{ type: "text", text: "Old answer" }],
-        created_at: "2025-03-01T10:00:30Z", parent_message_uuid: "m1" },
+      {
+        uuid: "m1",
+        sender: "human",
+        text: "Plan Kyoto",
+        content: [{ type: "text", text: "Plan Kyoto" }],
+        created_at: "2025-03-01T10:00:00Z",
+        parent_message_uuid: "00000000-0000-4000-8000-000000000000",
+      },
+      {
+        uuid: "m2",
+        sender: "assistant",
+        text: "hmm Day 1",
+        content: [{ type: "thinking", thinking: "hmm" }, { type: "text", text: "Day 1" }],
+        created_at: "2025-03-01T10:01:00Z",
+        parent_message_uuid: "m1",
+      },
+      {
+        uuid: "m3",
+        sender: "assistant",
+        text: "Old answer",
+        content: [{ type: "text", text: "Old answer" }],
+        created_at: "2025-03-01T10:00:30Z",
+        parent_message_uuid: "m1",
+      },
     ],
   }, { uuid: "c2", name: "Empty", chat_messages: [] }];
   const r = await ingestAll(await zipOf("data-2025/conversations.json", enc.encode(JSON.stringify(claude))));
   assert.equal(r.kind, "claude");
   assert.equal(r.warnings, 1);
-  assert.deepEqual(r.conversations[0]!.messages.map((m) => [m.role, m.content]), [["user", "Plan Kyoto"], ["assistant", "Day 1"]]);
+  assert.deepEqual(r.conversations[0]!.messages.map((m) => [m.role, m.content]), [["user", "Plan Kyoto"], [
+    "assistant",
+    "Day 1",
+  ]]);
   assert.equal(r.conversations[0]!.created_at, "2025-03-01T10:00:00.000Z");
 });
 
 Deno.test("broken conversations are skipped and counted; timestamps fall back to the upload time", async () => {
   const convs = [
-    { id: "ok", title: "Fine", mapping: { r: { id: "r", message: null, parent: null, children: ["a"] },
-      a: { id: "a", parent: "r", children: [], message: { author: { role: "user" }, content: { content_type: "text", parts: ["hello"] } } } },
-      current_node: "a" },
+    {
+      id: "ok",
+      title: "Fine",
+      mapping: {
+        r: { id: "r", message: null, parent: null, children: ["a"] },
+        a: {
+          id: "a",
+          parent: "r",
+          children: [],
+          message: { author: { role: "user" }, content: { content_type: "text", parts: ["hello"] } },
+        },
+      },
+      current_node: "a",
+    },
     { id: "nomap", title: "No mapping" },
-    { id: "cycle", title: "Cycle", mapping: { a: { id: "a", parent: "b", children: ["b"], message: null }, b: { id: "b", parent: "a", children: ["a"], message: null } } },
+    {
+      id: "cycle",
+      title: "Cycle",
+      mapping: {
+        a: { id: "a", parent: "b", children: ["b"], message: null },
+        b: { id: "b", parent: "a", children: ["a"], message: null },
+      },
+    },
     "not an object",
   ];
   const r = await ingestAll(enc.encode(JSON.stringify(convs)));
@@ -115,11 +164,19 @@ Deno.test("slicing and resuming (plain, zip, gzip) yields every conversation exa
   const whole = await ingestAll(json, 64 * 1024 * 1024);
   assert.equal(whole.slices, 1);
   assert.ok(whole.conversations.length > 100);
-  for (const [name, data] of [["json", json], ["zip", await zipOf("conversations.json", json)], ["gzip", gzip(json)]] as const) {
+  for (
+    const [name, data] of [["json", json], ["zip", await zipOf("conversations.json", json)], [
+      "gzip",
+      gzip(json),
+    ]] as const
+  ) {
     const sliced = await ingestAll(data, 256 * 1024);
     assert.ok(sliced.slices > 5, `${name}: ${sliced.slices} slices`);
     assert.deepEqual(sliced.conversations.map((c) => c.id), whole.conversations.map((c) => c.id), name);
-    assert.deepEqual(sliced.conversations.map((c) => c.messages.length), whole.conversations.map((c) => c.messages.length));
+    assert.deepEqual(
+      sliced.conversations.map((c) => c.messages.length),
+      whole.conversations.map((c) => c.messages.length),
+    );
     assert.equal(sliced.warnings, whole.warnings);
   }
 });
@@ -129,16 +186,34 @@ const BAD: [string, () => Uint8Array | Promise<Uint8Array>, string][] = [
   ["not JSON, zip or gzip", () => enc.encode("hello, this is a text file"), "EXPORT_UNSUPPORTED_FORMAT"],
   ["a PDF", () => enc.encode("%PDF-1.7\n..."), "EXPORT_UNSUPPORTED_FORMAT"],
   ["broken JSON", () => enc.encode("{hello"), "EXPORT_JSON_INVALID"],
-  ["truncated JSON", () => enc.encode('[{"id":"a","title":"x","mapping":{"r":{"id":"r","message":null'), "EXPORT_TRUNCATED"],
-  ["truncated gzip", () => gzip(enc.encode(JSON.stringify([{ id: "a" }]).repeat(1))).slice(0, 12), "EXPORT_CORRUPT_ARCHIVE"],
+  [
+    "truncated JSON",
+    () => enc.encode('[{"id":"a","title":"x","mapping":{"r":{"id":"r","message":null'),
+    "EXPORT_TRUNCATED",
+  ],
+  [
+    "truncated gzip",
+    () => gzip(enc.encode(JSON.stringify([{ id: "a" }]).repeat(1))).slice(0, 12),
+    "EXPORT_CORRUPT_ARCHIVE",
+  ],
   ["zip without conversations.json", () => zipOf("chat.html", enc.encode("<html/>")), "EXPORT_NO_CONVERSATIONS_JSON"],
   ["zip bomb", () => zipOf("conversations.json", new Uint8Array(96 * 1024 * 1024)), "EXPORT_ZIP_BOMB"],
   ["truncated zip", async () => (await zipOf("conversations.json", enc.encode("[]"))).slice(0, 40), "EXPORT_TRUNCATED"],
   ["JSON of the wrong shape (object)", () => enc.encode('{"users": [1, 2]}'), "EXPORT_WRONG_SHAPE"],
   ["JSON of the wrong shape (numbers)", () => enc.encode("[1, 2, 3]"), "EXPORT_WRONG_SHAPE"],
-  ["no usable conversations", () => enc.encode('[{"id":"x","title":"t","mapping":{"r":{"id":"r","message":null,"parent":null,"children":[]}},"current_node":"r"}]'),
-    "EXPORT_NO_CONVERSATIONS"],
-  ["invalid UTF-8", () => Uint8Array.from([...enc.encode('[{"id":"a","title":"'), 0xff, 0xfe, ...enc.encode('"}]')]), "EXPORT_INVALID_UTF8"],
+  [
+    "no usable conversations",
+    () =>
+      enc.encode(
+        '[{"id":"x","title":"t","mapping":{"r":{"id":"r","message":null,"parent":null,"children":[]}},"current_node":"r"}]',
+      ),
+    "EXPORT_NO_CONVERSATIONS",
+  ],
+  [
+    "invalid UTF-8",
+    () => Uint8Array.from([...enc.encode('[{"id":"a","title":"'), 0xff, 0xfe, ...enc.encode('"}]')]),
+    "EXPORT_INVALID_UTF8",
+  ],
 ];
 
 for (const [name, make, code] of BAD) {

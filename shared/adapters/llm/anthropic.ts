@@ -23,7 +23,13 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
 
   constructor(private o: AnthropicOptions) {
     this.model = o.model;
-    this.client = new Anthropic({ apiKey: o.apiKey, baseURL: o.baseUrl, maxRetries: 0, timeout: o.timeoutMs ?? 120_000, fetch: o.fetch });
+    this.client = new Anthropic({
+      apiKey: o.apiKey,
+      baseURL: o.baseUrl,
+      maxRetries: 0,
+      timeout: o.timeoutMs ?? 120_000,
+      fetch: o.fetch,
+    });
   }
 
   private params(req: LlmRequest) {
@@ -38,7 +44,8 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
 
   async complete(req: LlmRequest): Promise<LlmResult> {
     const t0 = performance.now();
-    const est = Math.ceil((req.system.length + req.messages.reduce((a, m) => a + m.content.length, 0)) / 4) + (req.maxTokens ?? 2048);
+    const est = Math.ceil((req.system.length + req.messages.reduce((a, m) => a + m.content.length, 0)) / 4) +
+      (req.maxTokens ?? 2048);
     const { value: msg, calls } = await withRetries(() => this.client.messages.create(this.params(req)), {
       limiter: this.o.limiter,
       key: `anthropic:${this.model}`,
@@ -48,7 +55,11 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
     const text = msg.content.map((b) => (b.type === "text" ? b.text : "")).join("");
     const usage = { input_tokens: msg.usage.input_tokens, output_tokens: msg.usage.output_tokens };
     return {
-      text, usage, model: msg.model ?? this.model, provider: this.name, calls,
+      text,
+      usage,
+      model: msg.model ?? this.model,
+      provider: this.name,
+      calls,
       latencyMs: Math.round(performance.now() - t0),
       costUsd: llmCostUsd(this.o.prices, usage.input_tokens, usage.output_tokens),
     };

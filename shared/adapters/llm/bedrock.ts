@@ -45,8 +45,21 @@ export class BedrockProvider implements LlmProvider {
     });
     const est = Math.ceil(body.length / 4) + (req.maxTokens ?? 2048);
     const { value: out, calls } = await withRetries(
-      () => this.client.send(new InvokeModelCommand({ modelId: this.model, contentType: "application/json", accept: "application/json", body })),
-      { limiter: this.o.limiter, key: `bedrock:${this.model}`, estimatedTokens: est, deadline: req.deadline ?? Date.now() + 90_000 },
+      () =>
+        this.client.send(
+          new InvokeModelCommand({
+            modelId: this.model,
+            contentType: "application/json",
+            accept: "application/json",
+            body,
+          }),
+        ),
+      {
+        limiter: this.o.limiter,
+        key: `bedrock:${this.model}`,
+        estimatedTokens: est,
+        deadline: req.deadline ?? Date.now() + 90_000,
+      },
     );
     const msg = JSON.parse(new TextDecoder().decode(out.body)) as {
       content: { type: string; text?: string }[];
@@ -56,7 +69,11 @@ export class BedrockProvider implements LlmProvider {
     const text = msg.content.map((b) => (b.type === "text" ? b.text ?? "" : "")).join("");
     const usage = { input_tokens: msg.usage.input_tokens, output_tokens: msg.usage.output_tokens };
     return {
-      text, usage, model: this.model, provider: this.name, calls,
+      text,
+      usage,
+      model: this.model,
+      provider: this.name,
+      calls,
       latencyMs: Math.round(performance.now() - t0),
       costUsd: llmCostUsd(this.o.prices, usage.input_tokens, usage.output_tokens),
     };

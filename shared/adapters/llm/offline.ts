@@ -10,7 +10,20 @@ import { words } from "../../processors/hash-embedding.ts";
 import type { LlmProvider, LlmRequest, LlmResult, StreamingLlmProvider } from "./types.ts";
 
 export const OFFLINE_MODEL = "offline-extractive-1";
-const NAMES = ["Nova", "Atlas", "Sage", "Pixel", "Echo", "Dash", "Orion", "Juniper", "Wren", "Lumen", "Kestrel", "Marlow"];
+const NAMES = [
+  "Nova",
+  "Atlas",
+  "Sage",
+  "Pixel",
+  "Echo",
+  "Dash",
+  "Orion",
+  "Juniper",
+  "Wren",
+  "Lumen",
+  "Kestrel",
+  "Marlow",
+];
 
 /** The text between <tag> and </tag> in the latest user message that has it (the fenced data). */
 function fenced(req: LlmRequest, tag: string): string {
@@ -44,7 +57,9 @@ function sections(data: string) {
   const topics = [...new Set((data.match(/^=== (.*) \| /gm) ?? []).map((h) => h.slice(4, -3)))].slice(0, 5);
   return {
     soul: {
-      communication_style: avg ? (avg < 60 ? "brief and direct" : avg > 160 ? "detailed and explanatory" : "conversational") : nd,
+      communication_style: avg
+        ? (avg < 60 ? "brief and direct" : avg > 160 ? "detailed and explanatory" : "conversational")
+        : nd,
       personality_traits: traits,
       tone_preferences: nd,
       boundaries: nd,

@@ -15,10 +15,15 @@ export interface ProviderFailure {
 
 /** What the SDKs throw, reduced to what retrying needs. */
 export function describeFailure(err: unknown): ProviderFailure {
-  const e = err as Record<string, unknown> & { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
+  const e = err as Record<string, unknown> & {
+    $metadata?: { httpStatusCode?: number };
+    $response?: { headers?: Record<string, string> };
+  };
   const status = typeof e.status === "number" ? e.status : e.$metadata?.httpStatusCode ?? null;
   const h = e.headers as Headers | Record<string, string> | undefined;
-  const ra = h instanceof Headers ? h.get("retry-after") : (h?.["retry-after"] ?? e.$response?.headers?.["retry-after"] ?? null);
+  const ra = h instanceof Headers
+    ? h.get("retry-after")
+    : (h?.["retry-after"] ?? e.$response?.headers?.["retry-after"] ?? null);
   const name = String(e.name ?? "");
   return {
     status,
@@ -46,7 +51,10 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
   let last: ProviderFailure | null = null;
   for (let attempt = 0;; attempt++) {
     if (!(await o.limiter.acquire(o.key, o.estimatedTokens, o.deadline))) {
-      throw new PipelineError("PROVIDER_RATE_LIMITED", `rate limit for ${o.key} leaves no room before the task's deadline`);
+      throw new PipelineError(
+        "PROVIDER_RATE_LIMITED",
+        `rate limit for ${o.key} leaves no room before the task's deadline`,
+      );
     }
     try {
       return { value: await call(), calls: attempt + 1 };
@@ -62,8 +70,16 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
       const backoff = Math.min(cap, base * 2 ** attempt) * (0.75 + Math.random() * 0.5);
       const wait = Math.max(last.retryAfterMs ?? 0, backoff);
       if (Date.now() + wait > o.deadline) {
-        const code = last.status === 429 ? "PROVIDER_RATE_LIMITED" : last.timeout ? "PROVIDER_TIMEOUT" : "PROVIDER_ERROR";
-        throw new PipelineError(code, `gave up after ${attempt + 1} attempts: ${last.status ?? ""} ${last.message}`.trim(), { cause: err });
+        const code = last.status === 429
+          ? "PROVIDER_RATE_LIMITED"
+          : last.timeout
+          ? "PROVIDER_TIMEOUT"
+          : "PROVIDER_ERROR";
+        throw new PipelineError(
+          code,
+          `gave up after ${attempt + 1} attempts: ${last.status ?? ""} ${last.message}`.trim(),
+          { cause: err },
+        );
       }
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -11,10 +11,16 @@ function check<T>(text: string, schema: Schema<T>): { ok: true; value: T } | { o
   const raw = extractJson(text);
   if (raw === null) return { ok: false, problem: "the reply contains no parseable JSON object" };
   const r = schema.safeParse(raw);
-  return r.success ? { ok: true, value: r.data } : { ok: false, problem: r.error.issues.slice(0, 5).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+  return r.success
+    ? { ok: true, value: r.data }
+    : { ok: false, problem: r.error.issues.slice(0, 5).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
 }
 
-export async function completeJson<T>(provider: LlmProvider, req: LlmRequest, schema: Schema<T>): Promise<LlmResult<T>> {
+export async function completeJson<T>(
+  provider: LlmProvider,
+  req: LlmRequest,
+  schema: Schema<T>,
+): Promise<LlmResult<T>> {
   const first = await provider.complete(req);
   const a = check(first.text, schema);
   if (a.ok) return { ...first, value: a.value };
@@ -24,7 +30,10 @@ export async function completeJson<T>(provider: LlmProvider, req: LlmRequest, sc
     messages: [
       ...req.messages,
       { role: "assistant", content: first.text.slice(0, 20_000) },
-      { role: "user", content: `That reply is not valid: ${a.problem}. Reply with only the corrected JSON object, nothing else.` },
+      {
+        role: "user",
+        content: `That reply is not valid: ${a.problem}. Reply with only the corrected JSON object, nothing else.`,
+      },
     ],
   });
   const b = check(repair.text, schema);
@@ -32,7 +41,16 @@ export async function completeJson<T>(provider: LlmProvider, req: LlmRequest, sc
     input_tokens: first.usage.input_tokens + repair.usage.input_tokens,
     output_tokens: first.usage.output_tokens + repair.usage.output_tokens,
   };
-  const merged = { ...repair, usage, costUsd: first.costUsd + repair.costUsd, calls: first.calls + repair.calls, latencyMs: first.latencyMs + repair.latencyMs };
+  const merged = {
+    ...repair,
+    usage,
+    costUsd: first.costUsd + repair.costUsd,
+    calls: first.calls + repair.calls,
+    latencyMs: first.latencyMs + repair.latencyMs,
+  };
   if (b.ok) return { ...merged, value: b.value };
-  throw new PipelineError("LLM_OUTPUT_INVALID", `the model returned invalid JSON twice (${b.problem}); first 200 chars: ${repair.text.slice(0, 200)}`);
+  throw new PipelineError(
+    "LLM_OUTPUT_INVALID",
+    `the model returned invalid JSON twice (${b.problem}); first 200 chars: ${repair.text.slice(0, 200)}`,
+  );
 }

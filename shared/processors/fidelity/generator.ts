@@ -11,7 +11,16 @@ export type TemplateSet = "A" | "B";
 
 export interface TruthFact {
   id: string;
-  category: "identity" | "location" | "work" | "family" | "preferences" | "projects" | "dates" | "beliefs" | "decisions";
+  category:
+    | "identity"
+    | "location"
+    | "work"
+    | "family"
+    | "preferences"
+    | "projects"
+    | "dates"
+    | "beliefs"
+    | "decisions";
   /** Normalised terms that must all appear for the fact to count as remembered. */
   terms: string[];
   /** For facts that changed: where the current value must show (profile field), and the stale value. */
@@ -38,11 +47,34 @@ const FIRST = ["Dana", "Milo", "Priya", "Tomas", "Aiko", "Leon", "Sofia", "Ravi"
 const LAST = ["Reyes", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Novak", "Haddad", "Castillo", "Brennan", "Ivanova"];
 const CITIES = ["Porto", "Leeds", "Ghent", "Bergen", "Tucson", "Halifax", "Graz", "Dunedin", "Cork", "Tampere"];
 const JOBS = ["data engineer", "nurse", "architect", "teacher", "pharmacist", "photographer", "accountant", "chef"];
-const LIKES = ["trail running", "bouldering", "jazz piano", "birdwatching", "pottery", "sea kayaking", "chess problems", "sourdough baking"];
+const LIKES = [
+  "trail running",
+  "bouldering",
+  "jazz piano",
+  "birdwatching",
+  "pottery",
+  "sea kayaking",
+  "chess problems",
+  "sourdough baking",
+];
 const DISLIKES = ["crowded malls", "horror movies", "cold coffee", "loud open offices", "reality shows"];
-const PROJECTS = ["a budgeting app for students", "a community garden website", "a podcast about local history", "a board game prototype"];
-const BELIEFS = ["public libraries matter for every town", "kindness is a form of strength", "good sleep beats productivity hacks"];
-const DECISIONS = ["adopt a rescue greyhound", "learn Portuguese properly", "stop working weekends", "run a half marathon"];
+const PROJECTS = [
+  "a budgeting app for students",
+  "a community garden website",
+  "a podcast about local history",
+  "a board game prototype",
+];
+const BELIEFS = [
+  "public libraries matter for every town",
+  "kindness is a form of strength",
+  "good sleep beats productivity hacks",
+];
+const DECISIONS = [
+  "adopt a rescue greyhound",
+  "learn Portuguese properly",
+  "stop working weekends",
+  "run a half marathon",
+];
 const PETS = ["Biscuit", "Pepper", "Juniper", "Mochi", "Ziggy"];
 const SIBLINGS = ["Hana", "Oskar", "Lena", "Mateo", "Ines"];
 const MONTHS = ["March", "April", "May", "June", "September", "October"];
@@ -113,7 +145,12 @@ export function generateFidelityExport(seed: number, templates: TemplateSet, fil
 
   const facts: TruthFact[] = [
     { id: "name", category: "identity", terms: [norm(name)] },
-    { id: "location", category: "location", terms: [norm(city2b)], current: { field: "location", stale: [norm(city1)] } },
+    {
+      id: "location",
+      category: "location",
+      terms: [norm(city2b)],
+      current: { field: "location", stale: [norm(city1)] },
+    },
     { id: "work", category: "work", terms: [norm(job2)], current: { field: "occupation", stale: [norm(job1)] } },
     { id: "like1", category: "preferences", terms: [norm(likes[0]!)], repeated: true },
     { id: "like2", category: "preferences", terms: [norm(likes[1]!)] },
@@ -136,12 +173,26 @@ export function generateFidelityExport(seed: number, templates: TemplateSet, fil
 
   // Statements, in time order: older values first.
   const statements: { text: string; assistant?: string }[] = [
-    { text: t.city!(city1) }, { text: t.job!(job1) }, { text: t.name!(name) }, { text: t.like!(likes[0]!) },
-    { text: t.dislike!(dislike) }, { text: t.noMeat!("") }, { text: t.sibling!(sibling) }, { text: t.pet!(pet) },
-    { text: t.hypo!(hypoCity) }, { text: t.other!(otherCity) }, { text: t.birthday!(birthday) },
+    { text: t.city!(city1) },
+    { text: t.job!(job1) },
+    { text: t.name!(name) },
+    { text: t.like!(likes[0]!) },
+    { text: t.dislike!(dislike) },
+    { text: t.noMeat!("") },
+    { text: t.sibling!(sibling) },
+    { text: t.pet!(pet) },
+    { text: t.hypo!(hypoCity) },
+    { text: t.other!(otherCity) },
+    { text: t.birthday!(birthday) },
     { text: "What do you like to do?", assistant: "As an AI I love quantum origami, but let's talk about you." },
-    { text: t.project!(project) }, { text: t.belief!(belief) }, { text: t.foreign!("") }, { text: t.inject!("") },
-    { text: t.moved!(city2b) }, { text: t.newjob!(job2) }, { text: t.like2!(likes[1]!) }, { text: t.decision!(decision) },
+    { text: t.project!(project) },
+    { text: t.belief!(belief) },
+    { text: t.foreign!("") },
+    { text: t.inject!("") },
+    { text: t.moved!(city2b) },
+    { text: t.newjob!(job2) },
+    { text: t.like2!(likes[1]!) },
+    { text: t.decision!(decision) },
     { text: `${t.like!(likes[0]!).replace(/\.$/, "")} — did I mention that?` },
   ];
 
@@ -149,23 +200,57 @@ export function generateFidelityExport(seed: number, templates: TemplateSet, fil
   const convs: Record<string, unknown>[] = [];
   let k = 0;
   const node = (id: string, parent: string | null, role: string, text: string, time: number) => ({
-    id, parent, children: [] as string[],
-    message: { id, author: { role }, create_time: time, content: { content_type: "text", parts: [text] }, recipient: "all", metadata: {} },
+    id,
+    parent,
+    children: [] as string[],
+    message: {
+      id,
+      author: { role },
+      create_time: time,
+      content: { content_type: "text", parts: [text] },
+      recipient: "all",
+      metadata: {},
+    },
   });
   for (const s of statements) {
     for (let i = 0; i < fillerPerFact; i++) convs.push(chatter(ctx));
     ctx.t += 86_400 * 7;
     const id = `fact-${templates}-${k++}`;
     const reply = s.assistant ?? "Noted. Anything else I can help with?";
-    const a = node(`${id}-u`, null, "user", `Quick question about my week. ${s.text} Anyway, can you help me plan tomorrow?`, ctx.t);
+    const a = node(
+      `${id}-u`,
+      null,
+      "user",
+      `Quick question about my week. ${s.text} Anyway, can you help me plan tomorrow?`,
+      ctx.t,
+    );
     const b = node(`${id}-a`, a.id, "assistant", reply, ctx.t + 30);
-    const c = node(`${id}-u2`, b.id, "user", "Morning errands first, then a long lunch. Keep it short please.", ctx.t + 60);
-    const d = node(`${id}-a2`, c.id, "assistant", "Errands 9-11, lunch at 12:30, the rest of the afternoon free.", ctx.t + 90);
+    const c = node(
+      `${id}-u2`,
+      b.id,
+      "user",
+      "Morning errands first, then a long lunch. Keep it short please.",
+      ctx.t + 60,
+    );
+    const d = node(
+      `${id}-a2`,
+      c.id,
+      "assistant",
+      "Errands 9-11, lunch at 12:30, the rest of the afternoon free.",
+      ctx.t + 90,
+    );
     a.children.push(b.id);
     b.children.push(c.id);
     c.children.push(d.id);
-    convs.push({ id, conversation_id: id, title: `Planning my week ${k}`, create_time: ctx.t, update_time: ctx.t + 90,
-      mapping: { [a.id]: a, [b.id]: b, [c.id]: c, [d.id]: d }, current_node: d.id });
+    convs.push({
+      id,
+      conversation_id: id,
+      title: `Planning my week ${k}`,
+      create_time: ctx.t,
+      update_time: ctx.t + 90,
+      mapping: { [a.id]: a, [b.id]: b, [c.id]: c, [d.id]: d },
+      current_node: d.id,
+    });
   }
   return { conversations: convs, truth: { seed, templates, facts, traps } as GroundTruth };
 }

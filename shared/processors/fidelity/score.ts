@@ -27,7 +27,9 @@ const norm = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ")
 const has = (hay: string, term: string) => hay.includes(` ${term} `);
 
 export function scoreSoulprint(truth: GroundTruth, sp: SoulPrintView): FidelityScore {
-  const userText = norm([JSON.stringify(sp.sections?.user ?? {}), sp.memoryMd ?? "", JSON.stringify(sp.facts)].join(" "));
+  const userText = norm(
+    [JSON.stringify(sp.sections?.user ?? {}), sp.memoryMd ?? "", JSON.stringify(sp.facts)].join(" "),
+  );
   const allText = norm([JSON.stringify(sp.sections ?? {}), sp.memoryMd ?? "", JSON.stringify(sp.facts)].join(" "));
   const missed = truth.facts.filter((f) => !f.terms.every((t) => has(allText, t))).map((f) => f.id);
   const trapped = truth.traps.filter((t) => t.forbidden.some((w) => has(userText, w))).map((t) => t.id);
@@ -37,7 +39,10 @@ export function scoreSoulprint(truth: GroundTruth, sp: SoulPrintView): FidelityS
     return f.terms.every((t) => has(field, t)) && !f.current!.stale.some((s) => has(field, s));
   });
   const bullets = (sp.memoryMd ?? "").split("\n").filter((l) => l.trim().startsWith("- ")).map(norm);
-  const duplicates = truth.facts.reduce((a, f) => a + Math.max(0, bullets.filter((b) => f.terms.every((t) => has(b, t))).length - 1), 0);
+  const duplicates = truth.facts.reduce(
+    (a, f) => a + Math.max(0, bullets.filter((b) => f.terms.every((t) => has(b, t))).length - 1),
+    0,
+  );
   const round = (x: number) => Math.round(x * 1000) / 1000;
   return {
     facts: truth.facts.length,

@@ -31,7 +31,9 @@ function messageText(m: Msg): string {
 function keep(m: Msg): CanonicalMessage | null {
   const role = m.author?.role;
   const meta = m.metadata ?? {};
-  if (role !== "user" && role !== "assistant" && !(role === "system" && meta.is_user_system_message === true)) return null;
+  if (role !== "user" && role !== "assistant" && !(role === "system" && meta.is_user_system_message === true)) {
+    return null;
+  }
   if (meta.is_visually_hidden_from_conversation === true) return null;
   if (m.recipient !== undefined && m.recipient !== null && m.recipient !== "all") return null;
   if (role === "assistant" && m.channel !== undefined && m.channel !== null && m.channel !== "final") return null;
@@ -45,7 +47,10 @@ function keep(m: Msg): CanonicalMessage | null {
  * mapping; otherwise from the root (the node whose parent is missing or absent), following the
  * last child at each level. Returns an error code for cycles and dangling paths.
  */
-export function activePath(mapping: Record<string, Node>, currentNode: unknown): { ids: string[] } | { error: "CYCLE" | "DANGLING_PARENT" } {
+export function activePath(
+  mapping: Record<string, Node>,
+  currentNode: unknown,
+): { ids: string[] } | { error: "CYCLE" | "DANGLING_PARENT" } {
   const seen = new Set<string>();
   if (typeof currentNode === "string" && mapping[currentNode]) {
     const ids: string[] = [];
@@ -84,7 +89,10 @@ export function activePath(mapping: Record<string, Node>, currentNode: unknown):
  */
 export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: string): Canonicalized {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-    return { ok: false, warning: { ref: `#${index}`, code: "NOT_AN_OBJECT", message: "conversation is not an object" } };
+    return {
+      ok: false,
+      warning: { ref: `#${index}`, code: "NOT_AN_OBJECT", message: "conversation is not an object" },
+    };
   }
   const c = raw as Record<string, unknown>;
   const id = String(c.conversation_id ?? c.id ?? `conv_${index}`);
@@ -95,7 +103,14 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
     const mapping = c.mapping as Record<string, Node>;
     const path = activePath(mapping, c.current_node);
     if ("error" in path) {
-      return { ok: false, warning: { ref: id, code: path.error, message: `conversation "${title}": ${path.error === "CYCLE" ? "parent links form a cycle" : "no root node"}` } };
+      return {
+        ok: false,
+        warning: {
+          ref: id,
+          code: path.error,
+          message: `conversation "${title}": ${path.error === "CYCLE" ? "parent links form a cycle" : "no root node"}`,
+        },
+      };
     }
     messages = [];
     for (const nid of path.ids) {
@@ -116,14 +131,28 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
         : [];
     });
   } else {
-    return { ok: false, warning: { ref: id, code: "NO_MAPPING", message: `conversation "${title}" has no mapping and no messages` } };
+    return {
+      ok: false,
+      warning: { ref: id, code: "NO_MAPPING", message: `conversation "${title}" has no mapping and no messages` },
+    };
   }
   if (messages.length === 0) {
-    return { ok: false, warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` } };
+    return {
+      ok: false,
+      warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` },
+    };
   }
   const created = toIsoUtc(c.create_time) ?? messages.find((m) => m.created_at)?.created_at ?? fallbackTime;
   return {
     ok: true,
-    conversation: { id, title, created_at: created, updated_at: toIsoUtc(c.update_time), model, source: "chatgpt", messages },
+    conversation: {
+      id,
+      title,
+      created_at: created,
+      updated_at: toIsoUtc(c.update_time),
+      model,
+      source: "chatgpt",
+      messages,
+    },
   };
 }

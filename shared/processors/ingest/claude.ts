@@ -49,26 +49,47 @@ function thread(msgs: ClaudeMsg[]): ClaudeMsg[] | "CYCLE" {
 
 export function canonicalClaude(raw: unknown, index: number, fallbackTime: string): Canonicalized {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-    return { ok: false, warning: { ref: `#${index}`, code: "NOT_AN_OBJECT", message: "conversation is not an object" } };
+    return {
+      ok: false,
+      warning: { ref: `#${index}`, code: "NOT_AN_OBJECT", message: "conversation is not an object" },
+    };
   }
   const c = raw as Record<string, unknown>;
   const id = String(c.uuid ?? `conv_${index}`);
   const title = typeof c.name === "string" && c.name.trim() ? c.name.trim() : "Untitled";
-  const msgs = Array.isArray(c.chat_messages) ? (c.chat_messages as ClaudeMsg[]).filter((m) => m && typeof m === "object") : [];
+  const msgs = Array.isArray(c.chat_messages)
+    ? (c.chat_messages as ClaudeMsg[]).filter((m) => m && typeof m === "object")
+    : [];
   const t = thread(msgs);
-  if (t === "CYCLE") return { ok: false, warning: { ref: id, code: "CYCLE", message: `conversation "${title}": parent links form a cycle` } };
+  if (t === "CYCLE") {
+    return {
+      ok: false,
+      warning: { ref: id, code: "CYCLE", message: `conversation "${title}": parent links form a cycle` },
+    };
+  }
   const messages: CanonicalMessage[] = t.flatMap((m) => {
     const role = m.sender === "human" ? "user" : m.sender === "assistant" ? "assistant" : null;
     const content = textOf(m);
     return role && content ? [{ role, content, created_at: toIsoUtc(m.created_at) } as CanonicalMessage] : [];
   });
   if (messages.length === 0) {
-    return { ok: false, warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` } };
+    return {
+      ok: false,
+      warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` },
+    };
   }
   const created = toIsoUtc(c.created_at) ?? messages.find((m) => m.created_at)?.created_at ?? fallbackTime;
   return {
     ok: true,
-    conversation: { id, title, created_at: created, updated_at: toIsoUtc(c.updated_at), model: null, source: "claude", messages },
+    conversation: {
+      id,
+      title,
+      created_at: created,
+      updated_at: toIsoUtc(c.updated_at),
+      model: null,
+      source: "claude",
+      messages,
+    },
   };
 }
 

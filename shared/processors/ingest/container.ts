@@ -46,13 +46,20 @@ async function zipEntries(read: ReadRange, size: number): Promise<ZipEntry[]> {
       break;
     }
   }
-  if (eocd < 0) throw ingestError("EXPORT_TRUNCATED", "the zip file is incomplete (no end-of-archive record): was the upload cut short?");
+  if (eocd < 0) {
+    throw ingestError(
+      "EXPORT_TRUNCATED",
+      "the zip file is incomplete (no end-of-archive record): was the upload cut short?",
+    );
+  }
   let count = u16(tail, eocd + 10);
   let cdSize = u32(tail, eocd + 12);
   let cdOffset = u32(tail, eocd + 16);
   if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     const loc = eocd - 20;
-    if (loc < 0 || u32(tail, loc) !== 0x07064b50) throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the zip64 records are missing");
+    if (loc < 0 || u32(tail, loc) !== 0x07064b50) {
+      throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the zip64 records are missing");
+    }
     const z64 = await read(u64(tail, loc + 8), u64(tail, loc + 8) + 56);
     if (u32(z64, 0) !== 0x06064b50) throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the zip64 end record is damaged");
     count = u64(z64, 32);
@@ -98,20 +105,34 @@ async function zipEntries(read: ReadRange, size: number): Promise<ZipEntry[]> {
 
 async function locateInZip(read: ReadRange, size: number): Promise<DataLocation> {
   const entries = await zipEntries(read, size);
-  const candidates = entries.filter((e) => /(^|\/)conversations\.json$/i.test(e.name) && !e.name.startsWith("__MACOSX/"))
+  const candidates = entries.filter((e) =>
+    /(^|\/)conversations\.json$/i.test(e.name) && !e.name.startsWith("__MACOSX/")
+  )
     .sort((a, b) => a.name.split("/").length - b.name.split("/").length);
   const e = candidates[0];
   if (!e) {
-    throw ingestError("EXPORT_NO_CONVERSATIONS_JSON",
-      "this zip has no conversations.json: upload the export zip from ChatGPT (Settings > Data controls > Export) or Claude.ai");
+    throw ingestError(
+      "EXPORT_NO_CONVERSATIONS_JSON",
+      "this zip has no conversations.json: upload the export zip from ChatGPT (Settings > Data controls > Export) or Claude.ai",
+    );
   }
   if (e.flags & 1) throw ingestError("EXPORT_UNSUPPORTED_FORMAT", "the zip is password-protected");
-  if (e.method !== 0 && e.method !== 8) throw ingestError("EXPORT_UNSUPPORTED_FORMAT", `the zip uses an unsupported compression (method ${e.method})`);
-  if (e.size > MAX_EXPANDED_BYTES || (e.method === 8 && e.size > 64 * 1024 * 1024 && e.size / Math.max(e.compSize, 1) > MAX_RATIO)) {
-    throw ingestError("EXPORT_ZIP_BOMB", `conversations.json would expand to ${e.size} bytes from ${e.compSize}: refused as a zip bomb`);
+  if (e.method !== 0 && e.method !== 8) {
+    throw ingestError("EXPORT_UNSUPPORTED_FORMAT", `the zip uses an unsupported compression (method ${e.method})`);
+  }
+  if (
+    e.size > MAX_EXPANDED_BYTES ||
+    (e.method === 8 && e.size > 64 * 1024 * 1024 && e.size / Math.max(e.compSize, 1) > MAX_RATIO)
+  ) {
+    throw ingestError(
+      "EXPORT_ZIP_BOMB",
+      `conversations.json would expand to ${e.size} bytes from ${e.compSize}: refused as a zip bomb`,
+    );
   }
   const lh = await read(e.offset, Math.min(e.offset + 30, size));
-  if (lh.length < 30 || u32(lh, 0) !== 0x04034b50) throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the zip entry's header is damaged");
+  if (lh.length < 30 || u32(lh, 0) !== 0x04034b50) {
+    throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the zip entry's header is damaged");
+  }
   const start = e.offset + 30 + u16(lh, 26) + u16(lh, 28);
   const end = start + e.compSize;
   if (end > size) throw ingestError("EXPORT_TRUNCATED", "the zip file is incomplete: conversations.json is cut short");
@@ -130,8 +151,8 @@ function locateInGzip(head: Uint8Array, size: number): DataLocation {
   const flags = head[3]!;
   let p = 10;
   if (flags & 4) p += 2 + u16(head, p);
-  if (flags & 8) while (p < head.length && head[p++] !== 0);
-  if (flags & 16) while (p < head.length && head[p++] !== 0);
+  if (flags & 8) { while (p < head.length && head[p++] !== 0); }
+  if (flags & 16) { while (p < head.length && head[p++] !== 0); }
   if (flags & 2) p += 2;
   if (p >= head.length) throw ingestError("EXPORT_CORRUPT_ARCHIVE", "the gzip header is damaged");
   return { format: "gzip", method: "deflate", start: p, end: size - 8, maxExpanded: MAX_EXPANDED_BYTES };
@@ -149,7 +170,11 @@ export async function locateData(read: ReadRange, size: number): Promise<DataLoc
   if (head[0] === 0x1f && head[1] === 0x8b) return locateInGzip(head, size);
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0; // UTF-8 BOM
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09)) i++;
-  if (head[i] === 0x5b || head[i] === 0x7b) return { format: "json", method: "stored", start: i, end: size, maxExpanded: size };
-  throw ingestError("EXPORT_UNSUPPORTED_FORMAT",
-    "this file is not a chat export: expected a .zip from ChatGPT or Claude.ai, a conversations.json, or a .gz of it");
+  if (head[i] === 0x5b || head[i] === 0x7b) {
+    return { format: "json", method: "stored", start: i, end: size, maxExpanded: size };
+  }
+  throw ingestError(
+    "EXPORT_UNSUPPORTED_FORMAT",
+    "this file is not a chat export: expected a .zip from ChatGPT or Claude.ai, a conversations.json, or a .gz of it",
+  );
 }

@@ -5,7 +5,16 @@
  * those bits into the inflater and the 32 KB as its dictionary, then feeds input from the
  * offset — no re-inflation from the start, so slicing a 5 GB archive stays linear.
  */
-import { Z_BLOCK, Z_BUF_ERROR, Z_OK, Z_STREAM_END, ZStream, zlibInflate, zlibInflateInit2, zlibInflateSetDictionary } from "pako";
+import {
+  Z_BLOCK,
+  Z_BUF_ERROR,
+  Z_OK,
+  Z_STREAM_END,
+  zlibInflate,
+  zlibInflateInit2,
+  zlibInflateSetDictionary,
+  ZStream,
+} from "pako";
 import { ingestError } from "./errors.ts";
 
 /** Reads bytes [start, end) of the uploaded object. */
@@ -68,7 +77,9 @@ export class Inflater {
       this.strm.state.bits = from.bits;
       const win = fromB64(from.window);
       if (win.length) {
-        if (zlibInflateSetDictionary(this.strm, win) !== Z_OK) throw ingestError("EXPORT_CORRUPT_ARCHIVE", "could not resume the archive");
+        if (zlibInflateSetDictionary(this.strm, win) !== Z_OK) {
+          throw ingestError("EXPORT_CORRUPT_ARCHIVE", "could not resume the archive");
+        }
         this.remember(win);
       }
     } else {

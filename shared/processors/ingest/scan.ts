@@ -36,7 +36,9 @@ export function findArrayStart(buf: Uint8Array): number {
   for (;;) {
     ws();
     if (i >= buf.length) return -1;
-    if (buf[i] === 0x7d) throw ingestError("EXPORT_WRONG_SHAPE", "the JSON has no \"conversations\" list: is this a chat export?");
+    if (buf[i] === 0x7d) {
+      throw ingestError("EXPORT_WRONG_SHAPE", 'the JSON has no "conversations" list: is this a chat export?');
+    }
     if (buf[i] !== 0x22) throw ingestError("EXPORT_JSON_INVALID", "the file is not valid JSON");
     const keyStart = ++i;
     while (i < buf.length && buf[i] !== 0x22) i += buf[i] === 0x5c ? 2 : 1;
@@ -48,7 +50,7 @@ export function findArrayStart(buf: Uint8Array): number {
     ws();
     if (i >= buf.length) return -1;
     if (key === "conversations") {
-      if (buf[i] !== 0x5b) throw ingestError("EXPORT_WRONG_SHAPE", "\"conversations\" is not a list");
+      if (buf[i] !== 0x5b) throw ingestError("EXPORT_WRONG_SHAPE", '"conversations" is not a list');
       return i + 1;
     }
     // Skip this value.

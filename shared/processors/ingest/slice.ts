@@ -77,7 +77,13 @@ function storedSource(read: ReadRange, loc: DataLocation, from: number, chunkByt
   };
 }
 
-function deflateSource(read: ReadRange, loc: DataLocation, from: number, cp: InflateCheckpoint | null, chunkBytes: number): ChunkSource {
+function deflateSource(
+  read: ReadRange,
+  loc: DataLocation,
+  from: number,
+  cp: InflateCheckpoint | null,
+  chunkBytes: number,
+): ChunkSource {
   const inf = new Inflater(read, loc.start, loc.end, loc.maxExpanded, cp ?? undefined, chunkBytes);
   let skip = from - inf.position; // bytes between the checkpoint and the resume point
   return {
@@ -107,13 +113,20 @@ const dec = new TextDecoder("utf-8", { fatal: true });
  * Runs one slice. `cursor` null starts the import (format detection included).
  * @throws PipelineError with an EXPORT_* code when the upload cannot be used.
  */
-export async function ingestSlice(read: ReadRange, size: number, cursor: IngestCursor | null, opts: SliceOptions): Promise<SliceResult> {
+export async function ingestSlice(
+  read: ReadRange,
+  size: number,
+  cursor: IngestCursor | null,
+  opts: SliceOptions,
+): Promise<SliceResult> {
   const sliceBytes = opts.sliceBytes ?? 16 * 1024 * 1024;
   const maxElement = opts.maxElementBytes ?? 64 * 1024 * 1024;
-  const cur: IngestCursor = cursor ?? { loc: await locateData(read, size), kind: null, pos: -1, cp: null, index: 0, kept: 0, shaped: 0 };
+  const cur: IngestCursor = cursor ??
+    { loc: await locateData(read, size), kind: null, pos: -1, cp: null, index: 0, kept: 0, shaped: 0 };
   const { loc } = cur;
   const source = loc.method === "deflate"
-    ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp, Math.min(1024 * 1024, sliceBytes)) : storedSource(read, loc, Math.max(cur.pos, 0), Math.min(RAW_CHUNK, sliceBytes));
+    ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp, Math.min(1024 * 1024, sliceBytes))
+    : storedSource(read, loc, Math.max(cur.pos, 0), Math.min(RAW_CHUNK, sliceBytes));
 
   let scanner: ElementScanner | null = cur.pos >= 0 ? new ElementScanner(cur.pos, maxElement) : null;
   let prefix: Uint8Array[] = [], prefixLen = 0;
@@ -126,7 +139,11 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
     const i = index++;
     completed++;
     if (!el.bytes) {
-      warnings.push({ ref: `#${i}`, code: "TOO_LARGE", message: `conversation #${i} is larger than ${maxElement} bytes and was skipped` });
+      warnings.push({
+        ref: `#${i}`,
+        code: "TOO_LARGE",
+        message: `conversation #${i} is larger than ${maxElement} bytes and was skipped`,
+      });
       return;
     }
     let text: string;
@@ -139,13 +156,21 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
     try {
       obj = JSON.parse(text);
     } catch {
-      warnings.push({ ref: `#${i}`, code: "JSON_INVALID", message: `conversation #${i} is not valid JSON and was skipped` });
+      warnings.push({
+        ref: `#${i}`,
+        code: "JSON_INVALID",
+        message: `conversation #${i} is not valid JSON and was skipped`,
+      });
       return;
     }
-    if (kind === null && obj && typeof obj === "object" && !Array.isArray(obj)) kind = isClaudeConversation(obj) ? "claude" : "chatgpt";
+    if (kind === null && obj && typeof obj === "object" && !Array.isArray(obj)) {
+      kind = isClaudeConversation(obj) ? "claude" : "chatgpt";
+    }
     const o = obj as Record<string, unknown> | null;
     if (o && typeof o === "object" && ("mapping" in o || "messages" in o || "chat_messages" in o)) shaped++;
-    const r = kind === "claude" ? canonicalClaude(obj, i, opts.fallbackTime) : canonicalChatGpt(obj, i, opts.fallbackTime);
+    const r = kind === "claude"
+      ? canonicalClaude(obj, i, opts.fallbackTime)
+      : canonicalChatGpt(obj, i, opts.fallbackTime);
     if (r.ok) {
       conversations.push(r.conversation);
       kept++;
@@ -168,7 +193,9 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
       }
       const idx = findArrayStart(head);
       if (idx < 0) {
-        if (prefixLen > 8 * 1024 * 1024) throw ingestError("EXPORT_WRONG_SHAPE", "no conversations list near the start of the JSON");
+        if (prefixLen > 8 * 1024 * 1024) {
+          throw ingestError("EXPORT_WRONG_SHAPE", "no conversations list near the start of the JSON");
+        }
         continue;
       }
       scanner = new ElementScanner(idx, maxElement);
@@ -193,8 +220,10 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
   if (finished) {
     if (kept === 0) {
       if (shaped === 0) {
-        throw ingestError("EXPORT_WRONG_SHAPE",
-          "the JSON holds no conversations in ChatGPT or Claude.ai form (expected a list of conversations)");
+        throw ingestError(
+          "EXPORT_WRONG_SHAPE",
+          "the JSON holds no conversations in ChatGPT or Claude.ai form (expected a list of conversations)",
+        );
       }
       throw ingestError("EXPORT_NO_CONVERSATIONS", "No conversations found in export file (none had visible messages)");
     }
@@ -202,6 +231,9 @@ export async function ingestSlice(read: ReadRange, size: number, cursor: IngestC
   }
   const pos = scanner!.boundary;
   const next: IngestCursor = { loc, kind, pos, cp: source.checkpointFor(pos), index, kept, shaped };
-  const fraction = Math.min(0.99, (loc.method === "deflate" ? (next.cp?.in ?? loc.start) : loc.start + pos) / Math.max(size, 1));
+  const fraction = Math.min(
+    0.99,
+    (loc.method === "deflate" ? (next.cp?.in ?? loc.start) : loc.start + pos) / Math.max(size, 1),
+  );
   return { conversations, warnings, next, fraction, bytes: consumed, format, kind };
 }

@@ -22,7 +22,14 @@ export interface CanonicalConversation {
 /** A conversation that could not be used; counted on the job, never fatal. */
 export interface IngestWarning {
   ref: string;
-  code: "NO_MAPPING" | "DANGLING_PARENT" | "CYCLE" | "NO_VISIBLE_MESSAGES" | "NOT_AN_OBJECT" | "TOO_LARGE" | "JSON_INVALID";
+  code:
+    | "NO_MAPPING"
+    | "DANGLING_PARENT"
+    | "CYCLE"
+    | "NO_VISIBLE_MESSAGES"
+    | "NOT_AN_OBJECT"
+    | "TOO_LARGE"
+    | "JSON_INVALID";
   message: string;
 }
 

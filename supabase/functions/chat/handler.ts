@@ -27,14 +27,23 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
     await saveMessage(deps.db, user.id, chat.id, "user", body.message);
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
     const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: chat.total });
-    const request = { system, messages: [...chat.history, { role: "user" as const, content: body.message }], maxTokens: 2048, temperature: 0.7, purpose: "chat" };
-    const save = (text: string, complete: boolean) => text ? saveMessage(deps.db, user.id, chat.id, "assistant", text, complete) : Promise.resolve();
+    const request = {
+      system,
+      messages: [...chat.history, { role: "user" as const, content: body.message }],
+      maxTokens: 2048,
+      temperature: 0.7,
+      purpose: "chat",
+    };
+    const save = (text: string, complete: boolean) =>
+      text ? saveMessage(deps.db, user.id, chat.id, "assistant", text, complete) : Promise.resolve();
     if (!body.stream) {
       const r = await deps.llm.complete(request);
       await save(r.text, true);
       return Response.json({ conversation_id: chat.id, response: r.text, chunks_used: ctx.chunks.length });
     }
-    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), save, { "x-conversation-id": chat.id });
+    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), save, {
+      "x-conversation-id": chat.id,
+    });
   } catch (err) {
     return errorResponse(err);
   }

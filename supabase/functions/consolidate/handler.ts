@@ -29,9 +29,19 @@ export const consolidate: StageFactory = (rt) =>
         for (const cat of Object.keys(merged) as (keyof FactSet)[]) {
           const items = facts[cat] as unknown[];
           for (let i = 0; i < items.length; i += 400) {
-            const only = { preferences: [], projects: [], dates: [], beliefs: [], decisions: [], [cat]: items.slice(i, i + 400) } as FactSet;
+            const only = {
+              preferences: [],
+              projects: [],
+              dates: [],
+              beliefs: [],
+              decisions: [],
+              [cat]: items.slice(i, i + 400),
+            } as FactSet;
             try {
-              const r = await completeJson(rt.llm, { ...reducePrompt(JSON.stringify(only)), deadline: Date.now() + 60_000 }, FactsSchema);
+              const r = await completeJson(rt.llm, {
+                ...reducePrompt(JSON.stringify(only)),
+                deadline: Date.now() + 60_000,
+              }, FactsSchema);
               results.push(r);
               (merged[cat] as unknown[]).push(...(r.value![cat] as unknown[]));
             } catch {
@@ -49,7 +59,13 @@ export const consolidate: StageFactory = (rt) =>
       return { facts, results, depth, failures, fallback };
     },
     async process(task, tx, pre) {
-      const { facts, results, depth, failures, fallback } = pre as { facts: FactSet; results: LlmResult[]; depth: number; failures: number; fallback: boolean };
+      const { facts, results, depth, failures, fallback } = pre as {
+        facts: FactSet;
+        results: LlmResult[];
+        depth: number;
+        failures: number;
+        fallback: boolean;
+      };
       await putArtifact(tx, task.job_id, "consolidated_facts", facts);
       const total = Object.values(facts).reduce((a, v) => a + (v as unknown[]).length, 0);
       return { counters: { cost: llmCost(results) }, result: { facts: total, depth, failures, fallback } };

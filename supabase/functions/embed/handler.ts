@@ -3,7 +3,12 @@
  * only chunks still without an embedding are sent; texts under 3 chars are marked unembeddable.
  */
 import { embeddingCost } from "../../../shared/adapters/llm/cost.ts";
-import { chunksInRange, embeddingDimension, keysetRanges, storeEmbeddings } from "../../../shared/adapters/pipeline-store.ts";
+import {
+  chunksInRange,
+  embeddingDimension,
+  keysetRanges,
+  storeEmbeddings,
+} from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
@@ -24,7 +29,10 @@ export const embed: StageFactory = (rt) =>
       if (task.task_key === "embed:start") {
         const dim = await embeddingDimension(tx);
         if (dim !== rt.embedder.dimension) {
-          throw new PipelineError("CONFIG_INVALID", `embedder makes ${rt.embedder.dimension}-d vectors; the schema stores ${dim}`);
+          throw new PipelineError(
+            "CONFIG_INVALID",
+            `embedder makes ${rt.embedder.dimension}-d vectors; the schema stores ${dim}`,
+          );
         }
         const ranges = await keysetRanges(tx, "chunks", task.job_id, 64);
         return { newTasks: ranges.map((r, i) => ({ task_key: `embed:batch:${i}`, payload: r })) };

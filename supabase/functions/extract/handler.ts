@@ -37,7 +37,10 @@ export const extract: StageFactory = (rt) =>
       }
       const byId = new Map(rows.map((r) => [r.id as string, r]));
       const out: Extracted[] = [...attributeFacts(res.value!, cands.byChunk)].map(([id, facts]) => ({
-        chunk_id: id, conversation_id: byId.get(id)!.conversation_id, date: new Date(byId.get(id)!.created_at).toISOString(), facts,
+        chunk_id: id,
+        conversation_id: byId.get(id)!.conversation_id,
+        date: new Date(byId.get(id)!.created_at).toISOString(),
+        facts,
       }));
       return { out, results: [res], failed: false, candidates: cands.byChunk.size };
     },
@@ -46,8 +49,16 @@ export const extract: StageFactory = (rt) =>
         const ranges = await keysetRanges(tx, "chunks", task.job_id, 32);
         return { newTasks: ranges.map((r, i) => ({ task_key: `extract:batch:${i}`, payload: r })) };
       }
-      const { out, results, failed, candidates } = pre as { out: Extracted[]; results: LlmResult[]; failed: boolean; candidates: number };
+      const { out, results, failed, candidates } = pre as {
+        out: Extracted[];
+        results: LlmResult[];
+        failed: boolean;
+        candidates: number;
+      };
       const n = await replaceFacts(tx, await jobInfo(tx, task.job_id), out);
-      return { counters: { fact_count: n, cost: llmCost(results) }, result: { chunks_with_candidates: candidates, facts: n, failed } };
+      return {
+        counters: { fact_count: n, cost: llmCost(results) },
+        result: { chunks_with_candidates: candidates, facts: n, failed },
+      };
     },
   });

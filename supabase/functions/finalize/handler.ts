@@ -3,19 +3,32 @@
  * old chunk generation dropped; then, in a second task that runs only after that write has
  * committed, the completion notification (bearer secret, 3 attempts, outcome recorded).
  */
-import { dropOldChunks, jobInfo, jobTotals, profileSections, recordNotification, writeProfile } from "../../../shared/adapters/pipeline-store.ts";
+import {
+  dropOldChunks,
+  jobInfo,
+  jobTotals,
+  profileSections,
+  recordNotification,
+  writeProfile,
+} from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { Runtime, StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { soulprintText } from "../../../shared/processors/render.ts";
 import { importCost } from "../../../shared/processors/cost-report.ts";
 
-async function notify(rt: Runtime, body: unknown): Promise<{ attempts: number; status: number | null; outcome: string; error: string | null }> {
+async function notify(
+  rt: Runtime,
+  body: unknown,
+): Promise<{ attempts: number; status: number | null; outcome: string; error: string | null }> {
   let status: number | null = null, error: string | null = null;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       const res = await fetch(rt.webhook.url!, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(rt.webhook.secret ? { authorization: `Bearer ${rt.webhook.secret}` } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(rt.webhook.secret ? { authorization: `Bearer ${rt.webhook.secret}` } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
@@ -37,12 +50,19 @@ export const finalize: StageFactory = (rt) =>
     claimBatch: 1,
     async prepare(task, db) {
       if (task.task_key !== "finalize:notify") return null;
-      if (!rt.webhook.url) return { attempts: 0, status: null, outcome: "skipped", error: "no COMPLETION_WEBHOOK_URL configured" };
+      if (!rt.webhook.url) {
+        return { attempts: 0, status: null, outcome: "skipped", error: "no COMPLETION_WEBHOOK_URL configured" };
+      }
       const job = await jobInfo(db as never, task.job_id);
       const t = await jobTotals(db as never, job.id);
       return await notify(rt, {
-        user_id: job.user_id, job_id: job.id, soulprint_ready: true, conversations: t.conversation_count,
-        messages: t.message_count, chunks: t.chunk_count, facts: t.fact_count,
+        user_id: job.user_id,
+        job_id: job.id,
+        soulprint_ready: true,
+        conversations: t.conversation_count,
+        messages: t.message_count,
+        chunks: t.chunk_count,
+        facts: t.fact_count,
       });
     },
     async process(task, tx, pre) {

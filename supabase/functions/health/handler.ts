@@ -19,7 +19,11 @@ export async function handle(req: Request, deps: HealthDeps): Promise<Response> 
     if (req.method === "GET") {
       const t0 = performance.now();
       await deps.db`select 1`;
-      return Response.json({ status: "ok", service: "soulprint", checks: { database: { ok: true, ms: Math.round(performance.now() - t0) } } });
+      return Response.json({
+        status: "ok",
+        service: "soulprint",
+        checks: { database: { ok: true, ms: Math.round(performance.now() - t0) } },
+      });
     }
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", `method ${req.method} not allowed`);
     requireServiceCaller(req, deps.serviceKeys);

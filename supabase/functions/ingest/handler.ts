@@ -21,19 +21,30 @@ export function ingestHandler(store: ObjectStore) {
       const job = await jobInfo(tx, task.job_id);
       const reader = await store.open(job.storage_path);
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
-      const slice = await ingestSlice(reader.read, reader.size, cursor, { sliceBytes: SLICE_BYTES, fallbackTime: job.created_at });
+      const slice = await ingestSlice(reader.read, reader.size, cursor, {
+        sliceBytes: SLICE_BYTES,
+        fallbackTime: job.created_at,
+      });
       await upsertConversations(tx, job, slice.conversations);
       await recordWarnings(tx, job.id, task.task_key, slice.warnings);
       const n = Number(task.payload.slice ?? 0);
       return {
-        newTasks: slice.next ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: slice.next } }] : [],
+        newTasks: slice.next
+          ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: slice.next } }]
+          : [],
         counters: {
           conversation_count: slice.conversations.length,
           message_count: slice.conversations.reduce((a, c) => a + c.messages.length, 0),
           warning_count: slice.warnings.length,
         },
         stageFraction: slice.fraction,
-        result: { slice: n, bytes: slice.bytes, format: slice.format, kind: slice.kind, conversations: slice.conversations.length },
+        result: {
+          slice: n,
+          bytes: slice.bytes,
+          format: slice.format,
+          kind: slice.kind,
+          conversations: slice.conversations.length,
+        },
       };
     },
   });

@@ -22,7 +22,10 @@ export const memory: StageFactory = (rt) =>
       const results: LlmResult[] = [];
       let problems: string[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
-        const r = await rt.llm.complete({ ...memoryPrompt(JSON.stringify(facts, null, 2)), deadline: Date.now() + 60_000 });
+        const r = await rt.llm.complete({
+          ...memoryPrompt(JSON.stringify(facts, null, 2)),
+          deadline: Date.now() + 60_000,
+        });
         results.push(r);
         const md = stripFences(r.text);
         problems = memoryProblems(md);
@@ -33,9 +36,13 @@ export const memory: StageFactory = (rt) =>
     async process(task, tx, pre) {
       const { md, results, problems } = pre as { md: string | null; results: LlmResult[]; problems: string[] };
       const job = await jobInfo(tx, task.job_id);
-      await writeProfile(tx, job.user_id, md
-        ? { memory_md: md, memory_status: "ready", memory_error_code: null }
-        : { memory_status: "degraded", memory_error_code: "MEMORY_INVALID" });
+      await writeProfile(
+        tx,
+        job.user_id,
+        md
+          ? { memory_md: md, memory_status: "ready", memory_error_code: null }
+          : { memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
+      );
       return { counters: { cost: llmCost(results) }, result: { valid: !!md, attempts: results.length, problems } };
     },
   });

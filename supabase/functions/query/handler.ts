@@ -22,14 +22,21 @@ export interface QueryDeps {
 
 export const QueryBody = z.object({
   message: z.string().trim().min(1, "message is empty").max(50_000, "message is longer than 50,000 characters"),
-  history: z.array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().max(50_000) })).max(100).default([]),
+  history: z.array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().max(50_000) })).max(100).default(
+    [],
+  ),
   stream: z.boolean().default(true),
   emotional_state: z.object({ primary: z.string(), confidence: z.number().min(0).max(1) }).optional(),
 });
 
 export function parseBody<T>(schema: z.ZodType<T>, raw: unknown): T {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new PipelineError("INPUT_INVALID", r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  if (!r.success) {
+    throw new PipelineError(
+      "INPUT_INVALID",
+      r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+    );
+  }
   return r.data;
 }
 
@@ -40,13 +47,32 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
     const user = requireUser(req);
     const body = parseBody(QueryBody, await readJson(req));
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
-    const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: body.history.length, emotion: body.emotional_state });
-    const request = { system, messages: [...body.history.slice(-10), { role: "user" as const, content: body.message }], maxTokens: 2048, temperature: 0.7, purpose: "chat" };
+    const system = buildSystemPrompt({
+      ...ctx,
+      now: (deps.now ?? (() => new Date()))(),
+      messageCount: body.history.length,
+      emotion: body.emotional_state,
+    });
+    const request = {
+      system,
+      messages: [...body.history.slice(-10), { role: "user" as const, content: body.message }],
+      maxTokens: 2048,
+      temperature: 0.7,
+      purpose: "chat",
+    };
     if (!body.stream) {
       const r = await deps.llm.complete(request);
-      return Response.json({ response: r.text, chunks_used: ctx.chunks.length, method: ctx.chunks.length ? "rlm" : "fallback", retrieval: ctx.method, latency_ms: Math.round(performance.now() - t0) });
+      return Response.json({
+        response: r.text,
+        chunks_used: ctx.chunks.length,
+        method: ctx.chunks.length ? "rlm" : "fallback",
+        retrieval: ctx.method,
+        latency_ms: Math.round(performance.now() - t0),
+      });
     }
-    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), () => Promise.resolve(), { "x-retrieval-method": ctx.method });
+    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), () => Promise.resolve(), {
+      "x-retrieval-method": ctx.method,
+    });
   } catch (err) {
     return errorResponse(err);
   }

@@ -22,7 +22,12 @@ export const quickPass: StageFactory = (rt) =>
       return { job, r, sampled, chars };
     },
     async process(_task, tx, pre) {
-      const { job, r, sampled, chars } = pre as { job: { user_id: string }; r: LlmResult<Sections>; sampled: number; chars: number };
+      const { job, r, sampled, chars } = pre as {
+        job: { user_id: string };
+        r: LlmResult<Sections>;
+        sampled: number;
+        chars: number;
+      };
       const sections = r.value!;
       await writeProfile(tx, job.user_id, {
         ...profileFields(sections, null),

@@ -32,7 +32,12 @@ export const regenerate: StageFactory = (rt) =>
       }
     },
     async process(_task, tx, pre) {
-      const { job, memory_md, r, error } = pre as { job: { user_id: string }; memory_md: string | null; r: LlmResult<Sections> | null; error: string | null };
+      const { job, memory_md, r, error } = pre as {
+        job: { user_id: string };
+        memory_md: string | null;
+        r: LlmResult<Sections> | null;
+        error: string | null;
+      };
       if (!r) return { result: { replaced: false, error } };
       const sections = r.value!;
       await writeProfile(tx, job.user_id, {
