@@ -1,3 +1,17 @@
+import type { LlmProvider, LlmRequest, StreamingLlmProvider } from "./llm/types.ts";
+
+/**
+ * The provider's token stream; a provider without streaming (Bedrock InvokeModel here) yields
+ * its whole answer as one piece rather than pretending to stream it.
+ */
+export async function* tokens(llm: LlmProvider, req: LlmRequest): AsyncIterable<string> {
+  if ("stream" in llm && typeof (llm as StreamingLlmProvider).stream === "function") {
+    yield* (llm as StreamingLlmProvider).stream(req);
+  } else {
+    yield (await llm.complete(req)).text;
+  }
+}
+
 /**
  * Server-sent events in the web app's format: `data: {"content": "..."}` per piece of the real
  * token stream, then `data: {"type":"citations","data":[...]}` and `data: [DONE]`.

@@ -103,3 +103,40 @@ Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved c
     await sql.end();
   }
 });
+
+Deno.test("chat: a reply cut off by the client is still saved, marked incomplete", async () => {
+  const { startProviderServer } = await import("../../platform/provider-server.ts");
+  const envFile = new URL("../../.platform/functions.env", import.meta.url);
+  const server = startProviderServer({ streamDelayMs: 150 });
+  const { sql, user } = await userWithSoulprint();
+  try {
+    await Deno.writeTextFile(
+      envFile,
+      `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=k\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=6000\n`,
+    );
+    await (await fetch(`${API_URL}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+    await new Promise((r) => setTimeout(r, 3000));
+    const res = await post("chat", user.token, { message: "Tell me a joke" });
+    const convId = res.headers.get("x-conversation-id")!;
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^data: \{"content":/, "tokens arrive as they are generated");
+    await reader.cancel(); // the client goes away mid-answer
+    const saved = await waitFor(
+      async () => {
+        const [m] =
+          await sql`select content, complete from public.chat_messages where conversation_id = ${convId} and role = 'assistant'`;
+        return m ?? null;
+      },
+      10_000,
+      100,
+    );
+    assert.equal(saved.complete, false);
+    assert.ok(saved.content.length > 0);
+  } finally {
+    await Deno.remove(envFile).catch(() => {});
+    await (await fetch(`${API_URL}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
+    await server.close();
+    await sql.end();
+  }
+});

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { openChat, retrieve, saveMessage } from "../../../shared/adapters/chat.ts";
 import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
-import { sseResponse } from "../../../shared/adapters/sse.ts";
+import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 import { parseBody, type QueryDeps } from "../query/handler.ts";
@@ -41,7 +41,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
       await save(r.text, true);
       return Response.json({ conversation_id: chat.id, response: r.text, chunks_used: ctx.chunks.length });
     }
-    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), save, {
+    return sseResponse(tokens(deps.llm, request), ctx.chunks.map((c) => c.title), save, {
       "x-conversation-id": chat.id,
     });
   } catch (err) {

@@ -1,11 +1,10 @@
 import { loadPlatformConfig } from "../../../shared/adapters/config.ts";
 import { createDb } from "../../../shared/adapters/db.ts";
-import type { StreamingLlmProvider } from "../../../shared/adapters/llm/types.ts";
 import { createEmbedder, createLlm, loadProviderConfig } from "../../../shared/adapters/providers.ts";
 import { handle } from "./handler.ts";
 
 const config = loadPlatformConfig();
 const providers = loadProviderConfig();
 const db = createDb(config, 5);
-const deps = { db, llm: createLlm(providers, db) as StreamingLlmProvider, embedder: createEmbedder(providers, db) };
+const deps = { db, llm: createLlm(providers, db), embedder: createEmbedder(providers, db) };
 Deno.serve((req) => handle(req, deps));

@@ -8,14 +8,14 @@ import { retrieve } from "../../../shared/adapters/chat.ts";
 import type { Db } from "../../../shared/adapters/db.ts";
 import type { Embedder } from "../../../shared/adapters/embedder.ts";
 import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
-import type { StreamingLlmProvider } from "../../../shared/adapters/llm/types.ts";
-import { sseResponse } from "../../../shared/adapters/sse.ts";
+import type { LlmProvider } from "../../../shared/adapters/llm/types.ts";
+import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 
 export interface QueryDeps {
   db: Db;
-  llm: StreamingLlmProvider;
+  llm: LlmProvider;
   embedder: Embedder;
   now?: () => Date;
 }
@@ -70,7 +70,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
         latency_ms: Math.round(performance.now() - t0),
       });
     }
-    return sseResponse(deps.llm.stream(request), ctx.chunks.map((c) => c.title), () => Promise.resolve(), {
+    return sseResponse(tokens(deps.llm, request), ctx.chunks.map((c) => c.title), () => Promise.resolve(), {
       "x-retrieval-method": ctx.method,
     });
   } catch (err) {
