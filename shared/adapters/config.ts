@@ -3,6 +3,7 @@
  * object; a missing or malformed variable fails startup with one error naming all of them.
  */
 import { PipelineError } from "../processors/errors.ts";
+import { DEFAULT_PRICES, type Prices } from "../processors/pricing.ts";
 
 export interface PlatformConfig {
   /** Base URL of the project API (Storage, functions). */
@@ -56,4 +57,82 @@ export function loadPlatformConfig(env: Env = Deno.env): PlatformConfig {
     webhookUrl,
     webhookSecret: env.get("COMPLETION_WEBHOOK_SECRET") || null,
   });
+}
+
+/**
+ * Model providers (LLM_PROVIDER, ANTHROPIC_*, AWS_*, BEDROCK_*, EMBEDDING_*, LLM_RPM/TPM, prices);
+ * see shared/adapters/providers.ts for the variables and defaults.
+ */
+
+export interface ProviderConfig {
+  llm: "offline" | "anthropic" | "bedrock";
+  embedding: "offline" | "bedrock";
+  anthropic: { apiKey?: string; baseUrl?: string; model: string };
+  bedrock: {
+    region: string;
+    endpoint?: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    model: string;
+    embeddingModel: string;
+  };
+  dimension: number;
+  limits: { rpm: number; tpm: number };
+  prices: Prices;
+}
+
+/** @throws PipelineError CONFIG_INVALID naming every problem. */
+export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
+  const problems: string[] = [];
+  const num = (k: string, d: number) => {
+    const v = env.get(k);
+    if (v === undefined || v === "") return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) problems.push(`${k} (not a positive number)`);
+    return n;
+  };
+  const hasAws = !!env.get("AWS_ACCESS_KEY_ID") && !!env.get("AWS_SECRET_ACCESS_KEY");
+  const llm =
+    (env.get("LLM_PROVIDER") || (env.get("ANTHROPIC_API_KEY") ? "anthropic" : "offline")) as ProviderConfig["llm"];
+  const embedding = (env.get("EMBEDDING_PROVIDER") || (hasAws ? "bedrock" : "offline")) as ProviderConfig["embedding"];
+  if (!["offline", "anthropic", "bedrock"].includes(llm)) {
+    problems.push(`LLM_PROVIDER (${llm}: expected offline, anthropic or bedrock)`);
+  }
+  if (!["offline", "bedrock"].includes(embedding)) {
+    problems.push(`EMBEDDING_PROVIDER (${embedding}: expected offline or bedrock)`);
+  }
+  if (llm === "anthropic" && !env.get("ANTHROPIC_API_KEY")) {
+    problems.push("ANTHROPIC_API_KEY (missing for LLM_PROVIDER=anthropic)");
+  }
+  if ((llm === "bedrock" || embedding === "bedrock") && !hasAws) {
+    problems.push("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (missing for bedrock)");
+  }
+  const cfg: ProviderConfig = {
+    llm,
+    embedding,
+    anthropic: {
+      apiKey: env.get("ANTHROPIC_API_KEY"),
+      baseUrl: env.get("ANTHROPIC_BASE_URL"),
+      model: env.get("ANTHROPIC_MODEL") || "claude-haiku-4-5-20251001",
+    },
+    bedrock: {
+      region: env.get("AWS_REGION") || "us-east-1",
+      endpoint: env.get("BEDROCK_ENDPOINT"),
+      accessKeyId: env.get("AWS_ACCESS_KEY_ID"),
+      secretAccessKey: env.get("AWS_SECRET_ACCESS_KEY"),
+      model: env.get("BEDROCK_MODEL_ID") || "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+      embeddingModel: env.get("BEDROCK_EMBEDDING_MODEL_ID") || "amazon.titan-embed-text-v2:0",
+    },
+    dimension: num("EMBEDDING_DIMENSION", 768),
+    limits: { rpm: num("LLM_RPM", 50), tpm: num("LLM_TPM", 200_000) },
+    prices: {
+      llmInputPerMTok: num("LLM_PRICE_INPUT_PER_MTOK", DEFAULT_PRICES.llmInputPerMTok),
+      llmOutputPerMTok: num("LLM_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES.llmOutputPerMTok),
+      embeddingPerMTok: num("EMBEDDING_PRICE_PER_MTOK", DEFAULT_PRICES.embeddingPerMTok),
+    },
+  };
+  if (problems.length) {
+    throw new PipelineError("CONFIG_INVALID", `invalid provider configuration: ${problems.join("; ")}`);
+  }
+  return Object.freeze(cfg);
 }

@@ -2,11 +2,11 @@
  * Wiring shared by the pipeline's stage functions: configuration, the database, the task API,
  * the model providers and storage, built once per worker. Keeps every index.ts to one line.
  */
-import { loadPlatformConfig } from "./config.ts";
+import { loadPlatformConfig, loadProviderConfig } from "./config.ts";
 import { createDb, type Db } from "./db.ts";
 import type { Embedder } from "./embedder.ts";
 import type { LlmProvider } from "./llm/types.ts";
-import { createEmbedder, createLlm, loadProviderConfig } from "./providers.ts";
+import { createEmbedder, createLlm } from "./providers.ts";
 import type { StageDeps } from "./stage-handler.ts";
 import { type ObjectStore, SupabaseObjectStore } from "./storage.ts";
 import { PostgresTaskStore } from "./tasks.ts";

@@ -8,7 +8,7 @@ import { BedrockProvider } from "../../shared/adapters/llm/bedrock.ts";
 import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import { completeJson } from "../../shared/adapters/llm/structured.ts";
 import type { LlmProvider, LlmRequest } from "../../shared/adapters/llm/types.ts";
-import { loadProviderConfig } from "../../shared/adapters/providers.ts";
+import { loadProviderConfig } from "../../shared/adapters/config.ts";
 import { PostgresRateLimiter, unlimited } from "../../shared/adapters/ratelimit.ts";
 import { DEFAULT_PRICES } from "../../shared/processors/pricing.ts";
 import { FactsSchema, SectionsSchema } from "../../shared/processors/schemas.ts";

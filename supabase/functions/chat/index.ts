@@ -1,6 +1,6 @@
-import { loadPlatformConfig } from "../../../shared/adapters/config.ts";
+import { loadPlatformConfig, loadProviderConfig } from "../../../shared/adapters/config.ts";
 import { createDb } from "../../../shared/adapters/db.ts";
-import { createEmbedder, createLlm, loadProviderConfig } from "../../../shared/adapters/providers.ts";
+import { createEmbedder, createLlm } from "../../../shared/adapters/providers.ts";
 import { handle } from "./handler.ts";
 
 const config = loadPlatformConfig();
