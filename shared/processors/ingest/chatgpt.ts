@@ -4,7 +4,7 @@
  * is kept: user and assistant text (and user-authored system messages); tool output, browsing,
  * code sent to tools, thoughts, reasoning recaps, hidden and custom-instruction nodes are not.
  */
-import { type Canonicalized, type CanonicalMessage, toIsoUtc } from "./types.ts";
+import { type Canonicalized, type CanonicalMessage, finishConversation, toIsoUtc } from "./types.ts";
 
 type Node = { id?: string; message?: Msg | null; parent?: string | null; children?: string[] };
 type Msg = {
@@ -136,23 +136,10 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
       warning: { ref: id, code: "NO_MAPPING", message: `conversation "${title}" has no mapping and no messages` },
     };
   }
-  if (messages.length === 0) {
-    return {
-      ok: false,
-      warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` },
-    };
-  }
-  const created = toIsoUtc(c.create_time) ?? messages.find((m) => m.created_at)?.created_at ?? fallbackTime;
-  return {
-    ok: true,
-    conversation: {
-      id,
-      title,
-      created_at: created,
-      updated_at: toIsoUtc(c.update_time),
-      model,
-      source: "chatgpt",
-      messages,
-    },
-  };
+  return finishConversation(
+    { id, title, updated_at: toIsoUtc(c.update_time), model, source: "chatgpt" },
+    c.create_time,
+    messages,
+    fallbackTime,
+  );
 }

@@ -3,7 +3,7 @@
  * `content[type=text]` blocks (an assistant's `text` field also holds its thinking); branches
  * by `parent_message_uuid` resolved to the newest leaf.
  */
-import { type Canonicalized, type CanonicalMessage, toIsoUtc } from "./types.ts";
+import { type Canonicalized, type CanonicalMessage, finishConversation, toIsoUtc } from "./types.ts";
 
 const ROOT = "00000000-0000-4000-8000-000000000000";
 
@@ -72,25 +72,12 @@ export function canonicalClaude(raw: unknown, index: number, fallbackTime: strin
     const content = textOf(m);
     return role && content ? [{ role, content, created_at: toIsoUtc(m.created_at) } as CanonicalMessage] : [];
   });
-  if (messages.length === 0) {
-    return {
-      ok: false,
-      warning: { ref: id, code: "NO_VISIBLE_MESSAGES", message: `conversation "${title}" has no visible messages` },
-    };
-  }
-  const created = toIsoUtc(c.created_at) ?? messages.find((m) => m.created_at)?.created_at ?? fallbackTime;
-  return {
-    ok: true,
-    conversation: {
-      id,
-      title,
-      created_at: created,
-      updated_at: toIsoUtc(c.updated_at),
-      model: null,
-      source: "claude",
-      messages,
-    },
-  };
+  return finishConversation(
+    { id, title, updated_at: toIsoUtc(c.updated_at), model: null, source: "claude" },
+    c.created_at,
+    messages,
+    fallbackTime,
+  );
 }
 
 /** True when a parsed conversation object looks like Claude.ai's (has chat_messages). */

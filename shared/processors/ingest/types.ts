@@ -52,3 +52,27 @@ export function toIsoUtc(v: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * The common end of every format's canonicalisation: no visible message is a warning; the
+ * conversation time falls back to its first message's time, then to the upload time.
+ */
+export function finishConversation(
+  base: Omit<CanonicalConversation, "created_at" | "messages">,
+  createdRaw: unknown,
+  messages: CanonicalMessage[],
+  fallbackTime: string,
+): Canonicalized {
+  if (messages.length === 0) {
+    return {
+      ok: false,
+      warning: {
+        ref: base.id,
+        code: "NO_VISIBLE_MESSAGES",
+        message: `conversation "${base.title}" has no visible messages`,
+      },
+    };
+  }
+  const created_at = toIsoUtc(createdRaw) ?? messages.find((m) => m.created_at)?.created_at ?? fallbackTime;
+  return { ok: true, conversation: { ...base, created_at, messages } };
+}
