@@ -1,9 +1,16 @@
-/** Database access of the pipeline stages (every write keyed by a natural key). */
+/**
+ * Database access of the pipeline stages (every write keyed by a natural key). Reads take any
+ * connection (a transaction included); writes take the task's transaction.
+ */
 import type { Chunk } from "../processors/chunk.ts";
 import type { ConversationStats, RenderMessage } from "../processors/sample.ts";
 import type { FactSet, Sections } from "../processors/schemas.ts";
 import { PipelineError } from "../processors/errors.ts";
+import type { Db } from "./db.ts";
 import type { Tx } from "./tasks.ts";
+
+/** A connection pool or a transaction: reads work on either. */
+type Conn = Db | Tx;
 
 export interface JobInfo {
   id: string;
@@ -13,14 +20,14 @@ export interface JobInfo {
   created_at: string;
 }
 
-export async function jobInfo(tx: Tx, jobId: string): Promise<JobInfo> {
+export async function jobInfo(tx: Conn, jobId: string): Promise<JobInfo> {
   const [r] =
     await tx`select id, user_id, pipeline_version, storage_path, created_at from public.processing_jobs where id = ${jobId}`;
   if (!r) throw new PipelineError("NOT_FOUND", `job ${jobId} not found`);
   return { ...r, created_at: new Date(r.created_at).toISOString() } as JobInfo;
 }
 
-export async function conversationStats(tx: Tx, jobId: string): Promise<ConversationStats[]> {
+export async function conversationStats(tx: Conn, jobId: string): Promise<ConversationStats[]> {
   const rows =
     await tx`select conversation_id, title, created_at, message_count, user_message_count, assistant_message_count,
                                user_chars, total_chars::float8 as total_chars
@@ -35,7 +42,7 @@ export interface StoredConversation {
   messages: RenderMessage[];
 }
 
-export async function loadConversations(tx: Tx, jobId: string, ids: string[]): Promise<StoredConversation[]> {
+export async function loadConversations(tx: Conn, jobId: string, ids: string[]): Promise<StoredConversation[]> {
   const rows = await tx`select conversation_id, title, created_at, messages from public.raw_conversations
                          where job_id = ${jobId} and conversation_id = any(${ids})`;
   const byId = new Map(rows.map((r) => [r.conversation_id as string, r]));
@@ -53,7 +60,7 @@ export async function loadConversations(tx: Tx, jobId: string, ids: string[]): P
 }
 
 /** Keyset boundaries splitting the job's rows of `table` into batches of `per`. */
-export async function keysetRanges(tx: Tx, table: "conversations" | "chunks", jobId: string, per: number) {
+export async function keysetRanges(tx: Conn, table: "conversations" | "chunks", jobId: string, per: number) {
   const rows = table === "conversations"
     ? await tx`select id from (select conversation_id as id, row_number() over (order by conversation_id) as rn
                  from public.raw_conversations where job_id = ${jobId}) t where rn % ${per} = 0 order by id`
@@ -67,7 +74,7 @@ export async function keysetRanges(tx: Tx, table: "conversations" | "chunks", jo
   return out;
 }
 
-export async function conversationsInRange(tx: Tx, jobId: string, after: string | null, upto: string | null) {
+export async function conversationsInRange(tx: Conn, jobId: string, after: string | null, upto: string | null) {
   const rows = await tx`select conversation_id, title, created_at, messages from public.raw_conversations
     where job_id = ${jobId} and (${after}::text is null or conversation_id > ${after}) and (${upto}::text is null or conversation_id <= ${upto})
     order by conversation_id`;
@@ -102,7 +109,7 @@ export async function writeChunks(
 }
 
 export async function chunksInRange(
-  tx: Tx,
+  tx: Conn,
   jobId: string,
   after: string | null,
   upto: string | null,
@@ -114,7 +121,7 @@ export async function chunksInRange(
 }
 
 /** The schema's vector dimension (the single source of truth). */
-export async function embeddingDimension(tx: Tx): Promise<number> {
+export async function embeddingDimension(tx: Conn): Promise<number> {
   const [r] = await tx`select private.embedding_dimension() as d`;
   return Number(r!.d);
 }
@@ -162,7 +169,7 @@ export async function replaceFacts(
   return rows.length;
 }
 
-export async function jobFacts(tx: Tx, jobId: string): Promise<{ facts: FactSet; date: string | null }[]> {
+export async function jobFacts(tx: Conn, jobId: string): Promise<{ facts: FactSet; date: string | null }[]> {
   const rows =
     await tx`select chunk_id, conversation_date, category, fact from public.memory_facts where job_id = ${jobId} order by id`;
   const by = new Map<string, { facts: FactSet; date: string | null }>();
@@ -185,7 +192,7 @@ export async function putArtifact(tx: Tx, jobId: string, name: string, content: 
            on conflict (job_id, name) do update set content = excluded.content, updated_at = now()`;
 }
 
-export async function getArtifact<T>(tx: Tx, jobId: string, name: string): Promise<T | null> {
+export async function getArtifact<T>(tx: Conn, jobId: string, name: string): Promise<T | null> {
   const [r] = await tx`select content from private.job_artifacts where job_id = ${jobId} and name = ${name}`;
   return (r?.content ?? null) as T | null;
 }
@@ -202,14 +209,14 @@ export async function writeProfile(tx: Tx, userId: string, fields: Record<string
 }
 
 export async function profileSections(
-  tx: Tx,
+  tx: Conn,
   userId: string,
 ): Promise<{ sections: Sections | null; memory_md: string | null }> {
   const [r] = await tx`select sections, memory_md from public.user_profiles where user_id = ${userId}`;
   return { sections: r?.sections ?? null, memory_md: r?.memory_md ?? null };
 }
 
-export async function jobTotals(tx: Tx, jobId: string) {
+export async function jobTotals(tx: Conn, jobId: string) {
   const [r] =
     await tx`select conversation_count, message_count, chunk_count, embedding_count, fact_count, cost_usd::float8 as cost_usd, cost
                          from public.processing_jobs where id = ${jobId}`;

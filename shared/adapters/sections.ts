@@ -14,8 +14,8 @@ export async function sectionsFromSample(
   budget: SampleBudget,
   memoryMd?: string | null,
 ): Promise<{ result: LlmResult<Sections>; sampled: number; chars: number }> {
-  const chosen = selectSample(await conversationStats(db as never, jobId), budget);
-  const convs = await loadConversations(db as never, jobId, chosen.map((c) => c.conversation_id));
+  const chosen = selectSample(await conversationStats(db, jobId), budget);
+  const convs = await loadConversations(db, jobId, chosen.map((c) => c.conversation_id));
   // Room for the system prompt, MEMORY and the answer within the cap.
   const data = renderConversations(convs, (budget.capTokens - 10_000) * 4 - (memoryMd?.length ?? 0));
   const result = await completeJson(llm, {

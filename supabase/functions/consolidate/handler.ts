@@ -20,7 +20,7 @@ export const consolidate: StageFactory = (rt) =>
     stages: ["consolidate"],
     claimBatch: 1,
     async prepare(task, db) {
-      let { facts } = dedupe(await jobFacts(db as never, task.job_id));
+      let { facts } = dedupe(await jobFacts(db, task.job_id));
       const results: LlmResult[] = [];
       let depth = 0, failures = 0, fallback = false;
       while (factTokens(facts) > FACT_BUDGET_TOKENS && depth < 3 && failures < 5) {

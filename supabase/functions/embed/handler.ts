@@ -20,7 +20,7 @@ export const embed: StageFactory = (rt) =>
     async prepare(task, db) {
       if (task.task_key === "embed:start") return null;
       const { after, upto } = task.payload as { after: string | null; upto: string | null };
-      const rows = await chunksInRange(db as never, task.job_id, after, upto, true);
+      const rows = await chunksInRange(db, task.job_id, after, upto, true);
       const texts = rows.map((r) => embeddingInput(r.content));
       const e = await rt.embedder.embed(texts, Date.now() + 100_000);
       return { ids: rows.map((r) => r.id as string), e };

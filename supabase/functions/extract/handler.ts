@@ -25,7 +25,7 @@ export const extract: StageFactory = (rt) =>
     async prepare(task, db) {
       if (task.task_key === "extract:start") return null;
       const { after, upto } = task.payload as { after: string | null; upto: string | null };
-      const rows = await chunksInRange(db as never, task.job_id, after, upto, false);
+      const rows = await chunksInRange(db, task.job_id, after, upto, false);
       const cands = batchCandidates(rows.map((r) => ({ id: r.id as string, content: r.content as string })));
       if (!cands.text) return { out: [], results: [], failed: false, candidates: 0 };
       let res: LlmResult<FactSet>;

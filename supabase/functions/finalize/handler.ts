@@ -53,8 +53,8 @@ export const finalize: StageFactory = (rt) =>
       if (!rt.webhook.url) {
         return { attempts: 0, status: null, outcome: "skipped", error: "no COMPLETION_WEBHOOK_URL configured" };
       }
-      const job = await jobInfo(db as never, task.job_id);
-      const t = await jobTotals(db as never, job.id);
+      const job = await jobInfo(db, task.job_id);
+      const t = await jobTotals(db, job.id);
       return await notify(rt, {
         user_id: job.user_id,
         job_id: job.id,

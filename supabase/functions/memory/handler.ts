@@ -18,7 +18,7 @@ export const memory: StageFactory = (rt) =>
     stages: ["memory"],
     claimBatch: 1,
     async prepare(task, db) {
-      const facts = await getArtifact(db as never, task.job_id, "consolidated_facts") ?? {};
+      const facts = await getArtifact(db, task.job_id, "consolidated_facts") ?? {};
       const results: LlmResult[] = [];
       let problems: string[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {

@@ -17,7 +17,7 @@ export const quickPass: StageFactory = (rt) =>
     stages: ["quick_pass"],
     claimBatch: 1,
     async prepare(task, db) {
-      const job = await jobInfo(db as never, task.job_id);
+      const job = await jobInfo(db, task.job_id);
       const { result: r, sampled, chars } = await sectionsFromSample(rt.llm, db, job.id, QUICK_PASS_BUDGET);
       return { job, r, sampled, chars };
     },

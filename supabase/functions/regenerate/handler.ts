@@ -20,8 +20,8 @@ export const regenerate: StageFactory = (rt) =>
     stages: ["regenerate"],
     claimBatch: 1,
     async prepare(task, db) {
-      const job = await jobInfo(db as never, task.job_id);
-      const { memory_md } = await profileSections(db as never, job.user_id);
+      const job = await jobInfo(db, task.job_id);
+      const { memory_md } = await profileSections(db, job.user_id);
       try {
         const { result: r } = await sectionsFromSample(rt.llm, db, job.id, V2_BUDGET, memory_md);
         return { job, memory_md, r, error: null };
