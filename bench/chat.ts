@@ -4,10 +4,13 @@
  * 1. recall@5: a fidelity export (planted facts) goes through the pipeline (offline provider);
  *    for each fact a question in other words is asked through the query function's retrieval
  *    (hybrid search with the offline embedder); a hit is a top-5 chunk holding the fact.
- * 2. load: 50 concurrent chat requests to the query function through the gateway, with the
- *    Anthropic provider pointed at the protocol test server (fixed 400 ms model latency);
- *    overhead = total time minus the model's latency.
- * Ends with one JSON line: recall_at_5, requests, p95_overhead_ms.
+ * 2. load: 50 concurrent clients send chat requests to the query function through the gateway
+ *    for 15 s, each sending its next request when the last one is answered, with the Anthropic
+ *    provider pointed at the protocol test server (fixed 400 ms model latency); overhead = total
+ *    time minus the model's latency. A cold burst (50 requests at the same instant) is reported
+ *    on stderr as well: on 2 cores it measures how fast 50 requests' CPU can be queued, not the
+ *    overhead a user sees.
+ * Ends with one JSON line: recall_at_5, requests, p95_overhead_ms (sustained).
  */
 import postgres from "postgres";
 import { retrieve } from "../shared/adapters/chat.ts";
@@ -64,7 +67,6 @@ try {
     envFile,
     `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n`,
   );
-  await sql`update local_platform.settings set value = 50 where key = 'gateway_workers_per_function'`;
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await new Promise((r) => setTimeout(r, 2000));
   const token = await userToken(userId);
@@ -79,24 +81,28 @@ try {
     await res.json();
     return performance.now() - t0;
   };
-  await Promise.all(Array.from({ length: 50 }, ask)); // warm: one worker per concurrent request
-  const times = await Promise.all(Array.from({ length: 50 }, ask));
-  const overheads = times.map((t) => t - 400);
+  for (let i = 0; i < 3; i++) await Promise.all(Array.from({ length: 50 }, ask)); // boot and warm the workers
+  const burst = await Promise.all(Array.from({ length: 50 }, ask));
+  console.error(`cold burst of 50: p50 ${percentile(burst, 50).toFixed(0)} ms, p95 ${percentile(burst, 95).toFixed(0)} ms total`);
+  const times: number[] = [];
+  const end = Date.now() + 15_000;
+  await Promise.all(Array.from({ length: 50 }, async () => {
+    while (Date.now() < end) times.push(await ask());
+  }));
   console.error(
-    `50 concurrent: p50 ${percentile(times, 50).toFixed(0)} ms, p95 ${
+    `50 concurrent clients, 15 s: ${times.length} requests, p50 ${percentile(times, 50).toFixed(0)} ms, p95 ${
       percentile(times, 95).toFixed(0)
-    } ms total (400 ms model)`,
+    } ms, p99 ${percentile(times, 99).toFixed(0)} ms total (400 ms model)`,
   );
   console.log(
     JSON.stringify({
       recall_at_5: Math.round(recall * 1000) / 1000,
       requests: times.length,
-      p95_overhead_ms: Math.round(percentile(overheads, 95)),
+      p95_overhead_ms: Math.round(percentile(times, 95) - 400),
     }),
   );
 } finally {
   await Deno.remove(envFile).catch(() => {});
-  await sql`update local_platform.settings set value = 0 where key = 'gateway_workers_per_function'`;
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await server.close();
   await db.end();

@@ -1,13 +1,16 @@
 /**
  * Local platform (never deployed): runs one Edge Function's `index.ts` unchanged in its own
  * process, like one isolate of the edge runtime. The handler the module passes to `Deno.serve` is
- * captured and served on an ephemeral port; the gateway sends one request at a time, so the CPU
- * and peak-memory deltas of this process are the invocation's own.
+ * captured and served on an ephemeral port. Like an isolate, a worker may serve several requests
+ * at once (the gateway decides how many); the CPU and peak-memory deltas of an invocation that ran
+ * alone are its own, and an invocation that overlapped others is reported as `overlapped`.
  *
  * Protocol on stdout, one line each, prefixed with PROTOCOL_MARK so the function's own
  * console output (also on stdout) is told apart and logged:
- *   {"ready": <port>}                                   once the module is loaded
- *   {"invocation": {"cpu_ms", "peak_rss_mb", "wall_ms"}}  after each response body has ended
+ *   {"ready": <port>}                                                 once the module is loaded
+ *   {"invocation": {"id", "cpu_ms", "peak_rss_mb", "heap_mb", "wall_ms", "overlapped"}}
+ *                                                                     after each response body has ended
+ * `id` echoes the gateway's INVOCATION_HEADER.
  */
 import process from "node:process";
 import { pathToFileURL } from "node:url";
@@ -33,6 +36,7 @@ if (!handler) throw new Error(`${entry} did not call Deno.serve`);
 const serve = handler;
 
 export const PROTOCOL_MARK = "\u001eplatform ";
+export const INVOCATION_HEADER = "x-platform-invocation";
 const out = (obj: unknown) =>
   Deno.stdout.writeSync(new TextEncoder().encode(PROTOCOL_MARK + JSON.stringify(obj) + "\n"));
 
@@ -47,14 +51,25 @@ function peakRssMb(): number {
   return m ? Number(m[1]) / 1024 : Deno.memoryUsage().rss / 1048576;
 }
 
+let inFlight = 0;
+/** Bumped whenever an invocation starts, so each one can tell whether another ran beside it. */
+let started = 0;
+
 realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready: port }) }, async (req, info) => {
-  resetPeakRss();
+  if (inFlight++ === 0) resetPeakRss();
+  const startedAt = ++started;
+  let overlapped = inFlight > 1;
+  const id = req.headers.get(INVOCATION_HEADER);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const report = () => {
+    inFlight--;
+    overlapped ||= started !== startedAt;
     const cpu = process.cpuUsage(cpu0);
     out({
       invocation: {
+        id,
+        overlapped,
         cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
         peak_rss_mb: Math.round(peakRssMb() * 10) / 10,
         // What the edge runtime's limit counts: the JS heap plus external buffers.

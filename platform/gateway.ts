@@ -1,9 +1,14 @@
 /**
  * Local platform (never deployed): the functions gateway. Serves `/functions/v1/<name>` by
- * forwarding to a pool of function-worker processes (one request per worker at a time, like the
- * edge runtime's isolates), enforces `verify_jwt` from supabase/config.toml, injects the platform
- * env vars, applies the wall-clock limit (546 WORKER_LIMIT), and records CPU time and peak memory
- * for each invocation.
+ * forwarding to a pool of function-worker processes, enforces `verify_jwt` from
+ * supabase/config.toml, injects the platform env vars, applies the wall-clock limit (546
+ * WORKER_LIMIT), and records CPU time and peak memory for each invocation.
+ *
+ * Like the edge runtime's isolates, a worker may serve several requests at once: a request goes
+ * to an idle worker when there is one (so a lone invocation's figures are its own), otherwise to
+ * the least busy worker below `requestsPerWorker`, while a new worker boots in the background
+ * (up to `workersPerFunction`). Packing keeps I/O-bound functions (chat, query) on a few warm
+ * processes instead of one cold process per request.
  */
 import { parse as parseToml } from "smol-toml";
 import { verifyJwt } from "./jwt.ts";
@@ -18,6 +23,8 @@ export interface Invocation {
   peak_rss_mb: number | null;
   /** JS heap + external buffers at the end of the invocation. */
   heap_mb: number | null;
+  /** Another invocation ran in the same worker meanwhile: cpu_ms and peak_rss_mb are shared. */
+  overlapped: boolean;
   killed: boolean;
 }
 
@@ -25,24 +32,29 @@ export interface GatewayOptions {
   root: string;
   env: Record<string, string>;
   workersPerFunction: number;
+  requestsPerWorker: number;
   wallClockMs: number;
   memoryMb: number;
   logFile: string;
   killRate: () => number;
 }
 
+type Report = { cpu_ms?: number; peak_rss_mb?: number; heap_mb?: number; overlapped?: boolean };
+
 interface Worker {
   proc: Deno.ChildProcess;
   port: number;
-  busy: boolean;
-  /** Next protocol message from the worker (null when it exited). */
-  next: () => Promise<Record<string, unknown> | null>;
+  inFlight: number;
+  /** Invocation reports awaited by id; each resolves with null if the worker exits first. */
+  reports: Map<string, (r: Report | null) => void>;
+  exited: boolean;
   idleTimer?: ReturnType<typeof setTimeout>;
   generation: number;
 }
 
 /** Must match function-worker.ts. */
 const PROTOCOL_MARK = "\u001eplatform ";
+const INVOCATION_HEADER = "x-platform-invocation";
 
 const IDLE_MS = 60_000;
 
@@ -73,14 +85,40 @@ export class Gateway {
 
   /** verify_jwt per function from supabase/config.toml; Supabase defaults it to true. */
   private verifyJwtFor(name: string): boolean {
-    try {
-      const cfg = parseToml(Deno.readTextFileSync(`${this.opts.root}/supabase/config.toml`)) as {
-        functions?: Record<string, { verify_jwt?: boolean }>;
-      };
-      return cfg.functions?.[name]?.verify_jwt ?? true;
-    } catch {
-      return true;
-    }
+    const cfg = this.fresh("config.toml", () => {
+      try {
+        return parseToml(Deno.readTextFileSync(`${this.opts.root}/supabase/config.toml`)) as {
+          functions?: Record<string, { verify_jwt?: boolean }>;
+        };
+      } catch {
+        return {};
+      }
+    });
+    return cfg.functions?.[name]?.verify_jwt ?? true;
+  }
+
+  /** Whether supabase/functions/<name>/index.ts exists. */
+  private exists(name: string): boolean {
+    return this.fresh(`fn:${name}`, () => {
+      try {
+        return Deno.statSync(`${this.opts.root}/supabase/functions/${name}/index.ts`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Values read from the project folder, re-read at most once a second: edits show up almost at
+   * once, and a busy function does not pay a file read and a TOML parse per request.
+   */
+  private cache = new Map<string, { at: number; value: unknown }>();
+  private fresh<T>(key: string, read: () => T): T {
+    const hit = this.cache.get(key);
+    if (hit && performance.now() - hit.at < 1000) return hit.value as T;
+    const value = read();
+    this.cache.set(key, { at: performance.now(), value });
+    return value;
   }
 
   private functionEnv(): Record<string, string> {
@@ -123,36 +161,40 @@ export class Gateway {
     }).spawn();
     this.pipeLogs(name, proc.pid, proc.stderr);
     // stdout carries both protocol messages and the function's console output: split them.
-    const queue: Array<Record<string, unknown> | null> = [];
-    const waiting: Array<(m: Record<string, unknown> | null) => void> = [];
-    const push = (m: Record<string, unknown> | null) => {
-      const w = waiting.shift();
-      if (w) w(m);
-      else queue.push(m);
-    };
     const enc = new TextEncoder();
+    let onReady: (port: number | null) => void = () => {};
+    const ready = new Promise<number | null>((r) => (onReady = r));
+    const w: Worker = { proc, port: 0, inFlight: 0, reports: new Map(), exited: false, generation };
     (async () => {
       try {
         for await (const line of readLines(proc.stdout)) {
-          if (line.startsWith(PROTOCOL_MARK)) push(JSON.parse(line.slice(PROTOCOL_MARK.length)));
-          else this.log.writeSync(enc.encode(`${new Date().toISOString()} ${name}[${proc.pid}] ${line}\n`));
+          if (!line.startsWith(PROTOCOL_MARK)) {
+            this.log.writeSync(enc.encode(`${new Date().toISOString()} ${name}[${proc.pid}] ${line}\n`));
+            continue;
+          }
+          const msg = JSON.parse(line.slice(PROTOCOL_MARK.length));
+          if (typeof msg.ready === "number") onReady(msg.ready);
+          const inv = msg.invocation as (Report & { id?: string }) | undefined;
+          if (inv?.id) {
+            w.reports.get(inv.id)?.(inv);
+            w.reports.delete(inv.id);
+          }
         }
       } catch { /* worker killed */ }
-      push(null);
+      w.exited = true;
+      onReady(null);
+      for (const done of w.reports.values()) done(null);
+      w.reports.clear();
     })();
-    const next = () =>
-      queue.length
-        ? Promise.resolve(queue.shift()!)
-        : new Promise<Record<string, unknown> | null>((r) => waiting.push(r));
-    const first = await next();
-    const ready = first?.ready;
-    if (typeof ready !== "number") {
+    const port = await ready;
+    if (port === null) {
       try {
         proc.kill("SIGKILL");
       } catch { /* already gone */ }
       throw new Error(`function ${name} failed to boot`);
     }
-    return { proc, port: ready, busy: false, next, generation };
+    w.port = port;
+    return w;
   }
 
   private async pipeLogs(name: string, pid: number, stream: ReadableStream<Uint8Array>) {
@@ -162,27 +204,33 @@ export class Gateway {
     }
   }
 
-  private async acquire(name: string): Promise<Worker> {
+  private pool(name: string): Worker[] {
     const pool = this.pools.get(name) ?? [];
     this.pools.set(name, pool);
-    const idle = pool.find((w) => !w.busy);
-    if (idle) {
-      clearTimeout(idle.idleTimer);
-      idle.busy = true;
-      return idle;
-    }
+    return pool;
+  }
+
+  private take(w: Worker): Worker {
+    clearTimeout(w.idleTimer);
+    w.inFlight++;
+    return w;
+  }
+
+  /** An idle worker, else the least busy one with room (booting another meanwhile), else a wait. */
+  private async acquire(name: string): Promise<Worker> {
+    const pool = this.pool(name).filter((w) => w.generation === this.generation && !w.exited);
+    const idle = pool.find((w) => w.inFlight === 0);
+    if (idle) return this.take(idle);
     const spawning = this.spawning.get(name) ?? 0;
-    if (pool.length + spawning < this.opts.workersPerFunction) {
-      this.spawning.set(name, spawning + 1);
-      try {
-        const w = await this.spawn(name);
-        w.busy = true;
-        pool.push(w);
-        return w;
-      } finally {
-        this.spawning.set(name, (this.spawning.get(name) ?? 1) - 1);
-      }
+    const canSpawn = this.pool(name).length + spawning < this.opts.workersPerFunction;
+    const roomy = pool.filter((w) => w.inFlight < this.opts.requestsPerWorker)
+      .sort((a, b) => a.inFlight - b.inFlight)[0];
+    if (canSpawn) {
+      const boot = this.spawnInto(name);
+      if (!roomy) return this.take(await boot);
+      boot.then((w) => this.release(name, w, false), () => {});
     }
+    if (roomy) return this.take(roomy);
     return await new Promise((resolve) => {
       const q = this.waiters.get(name) ?? [];
       q.push(resolve);
@@ -190,16 +238,35 @@ export class Gateway {
     });
   }
 
-  private release(name: string, w: Worker): void {
-    if (w.generation !== this.generation) return this.retire(name, w);
-    const next = this.waiters.get(name)?.shift();
-    if (next) return next(w);
-    w.busy = false;
-    w.idleTimer = setTimeout(() => this.retire(name, w), IDLE_MS);
+  /** Boots a worker and adds it to the pool (idle). */
+  private async spawnInto(name: string): Promise<Worker> {
+    this.spawning.set(name, (this.spawning.get(name) ?? 0) + 1);
+    try {
+      const w = await this.spawn(name);
+      this.pool(name).push(w);
+      return w;
+    } finally {
+      this.spawning.set(name, (this.spawning.get(name) ?? 1) - 1);
+    }
+  }
+
+  /** Ends one request on `w` (or, with `ended` false, offers a freshly booted worker). */
+  private release(name: string, w: Worker, ended = true): void {
+    if (ended) w.inFlight--;
+    if (w.generation !== this.generation || w.exited) {
+      if (w.inFlight === 0) this.retire(name, w);
+      return;
+    }
+    const q = this.waiters.get(name) ?? [];
+    while (q.length && w.inFlight < this.opts.requestsPerWorker) q.shift()!(this.take(w));
+    if (w.inFlight === 0) {
+      clearTimeout(w.idleTimer);
+      w.idleTimer = setTimeout(() => this.retire(name, w), IDLE_MS);
+    }
   }
 
   private retire(name: string, w: Worker): void {
-    const pool = this.pools.get(name) ?? [];
+    const pool = this.pool(name);
     const i = pool.indexOf(w);
     if (i >= 0) pool.splice(i, 1);
     clearTimeout(w.idleTimer);
@@ -208,15 +275,7 @@ export class Gateway {
     } catch { /* already exited */ }
     w.proc.status.catch(() => {});
     // A waiter blocked on a full pool gets a fresh worker instead.
-    const next = this.waiters.get(name)?.shift();
-    if (next) this.acquireFresh(name).then(next);
-  }
-
-  private async acquireFresh(name: string): Promise<Worker> {
-    const w = await this.spawn(name);
-    w.busy = true;
-    (this.pools.get(name) ?? []).push(w);
-    return w;
+    if (this.waiters.get(name)?.length) this.spawnInto(name).then((fresh) => this.release(name, fresh, false), () => {});
   }
 
   private record(inv: Omit<Invocation, "seq">): void {
@@ -228,9 +287,7 @@ export class Gateway {
 
   async handle(req: Request, name: string, rest: string): Promise<Response> {
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) return Response.json({ code: "NOT_FOUND" }, { status: 404 });
-    try {
-      await Deno.stat(`${this.opts.root}/supabase/functions/${name}/index.ts`);
-    } catch {
+    if (!this.exists(name)) {
       return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
     }
     if (req.method !== "OPTIONS" && this.verifyJwtFor(name)) {
@@ -253,6 +310,8 @@ export class Gateway {
       return new Response(null, { status: 499 });
     }
     const url = new URL(req.url);
+    const id = String(++this.invocationIds);
+    const report = new Promise<Report | null>((r) => w.reports.set(id, r));
     const kill = Math.random() < this.opts.killRate();
     const ctl = new AbortController();
     let killed = false;
@@ -268,8 +327,7 @@ export class Gateway {
       if (finished) return;
       finished = true;
       clearTimeout(killTimer);
-      let stats: { cpu_ms?: number; peak_rss_mb?: number; heap_mb?: number } = {};
-      if (!killed) stats = ((await w.next())?.invocation ?? {}) as typeof stats;
+      const stats = (killed ? null : await report) ?? {};
       this.record({
         fn: name,
         status: killed ? 546 : status,
@@ -278,16 +336,19 @@ export class Gateway {
         cpu_ms: stats.cpu_ms ?? null,
         peak_rss_mb: stats.peak_rss_mb ?? null,
         heap_mb: stats.heap_mb ?? null,
+        overlapped: stats.overlapped ?? false,
         killed,
       });
-      if (killed || stats.cpu_ms === undefined) this.retire(name, w);
-      else this.release(name, w);
+      if (killed || stats.cpu_ms === undefined) w.exited = true; // dead: no new requests go there
+      this.release(name, w);
     };
     let res: Response;
     try {
+      const headers = new Headers(req.headers);
+      headers.set(INVOCATION_HEADER, id);
       res = await fetch(`http://127.0.0.1:${w.port}/${name}${rest}${url.search}`, {
         method: req.method,
-        headers: req.headers,
+        headers,
         body: req.body,
         signal: ctl.signal,
         redirect: "manual",
@@ -334,13 +395,15 @@ export class Gateway {
    */
   reload(): void {
     this.generation++;
-    for (const [name, pool] of this.pools) for (const w of [...pool]) if (!w.busy) this.retire(name, w);
+    for (const [name, pool] of this.pools) for (const w of [...pool]) if (w.inFlight === 0) this.retire(name, w);
   }
   private generation = 0;
+  private invocationIds = 0;
 
-  /** Changes the pool size per function (a chaos/benchmark knob). */
-  setWorkersPerFunction(n: number): void {
-    this.opts.workersPerFunction = n;
+  /** Changes the pool size per function and the requests one worker may serve at once (knobs). */
+  setPoolLimits(workersPerFunction: number, requestsPerWorker: number): void {
+    this.opts.workersPerFunction = workersPerFunction;
+    this.opts.requestsPerWorker = requestsPerWorker;
   }
 
   /** Kills every worker (on shutdown). */

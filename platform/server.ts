@@ -19,6 +19,7 @@ const sql = postgres(dbUrl, { max: 10, onnotice: () => {} });
 const keys = await projectKeys();
 let killRate = 0;
 const defaultWorkers = Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8);
+const defaultRequestsPerWorker = Number(Deno.env.get("SOULPRINT_REQUESTS_PER_WORKER") ?? 16);
 
 const gateway = new Gateway({
   root,
@@ -31,6 +32,7 @@ const gateway = new Gateway({
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
   },
   workersPerFunction: defaultWorkers,
+  requestsPerWorker: defaultRequestsPerWorker,
   wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
   memoryMb: Number(Deno.env.get("SOULPRINT_FUNCTION_HEAP_MB") ?? 150), // the edge runtime's per-worker default
   logFile: `${state}/logs/functions.log`,
@@ -45,8 +47,11 @@ setInterval(async () => {
   try {
     const rows = await sql`select key, value from local_platform.settings where key like 'gateway_%'`;
     killRate = Number(rows.find((r) => r.key === "gateway_kill_rate")?.value ?? 0);
-    const workers = Number(rows.find((r) => r.key === "gateway_workers_per_function")?.value ?? 0);
-    gateway.setWorkersPerFunction(workers > 0 ? workers : defaultWorkers);
+    const knob = (key: string, fallback: number) => Number(rows.find((r) => r.key === key)?.value ?? 0) || fallback;
+    gateway.setPoolLimits(
+      knob("gateway_workers_per_function", defaultWorkers),
+      knob("gateway_requests_per_worker", defaultRequestsPerWorker),
+    );
   } catch { /* database restarting: keep the last value */ }
 }, 500);
 

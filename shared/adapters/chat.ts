@@ -19,11 +19,21 @@ export interface UserContext {
   method: "hybrid" | "keyword" | "none";
 }
 
-/** Runs `fn` in a transaction as the user. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Runs `fn` in a transaction as the user. Role and claims are set in one statement, as PostgREST
+ * does; it carries no bind parameters (the id is checked to be a UUID first) because with
+ * prepared statements off (transaction pooler) every parameterised statement costs a second
+ * round trip to describe its parameters.
+ */
 export function asUser<T>(db: Db, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!UUID.test(userId)) throw new Error(`asUser: ${JSON.stringify(userId)} is not a user id`);
+  const claims = JSON.stringify({ sub: userId.toLowerCase(), role: "authenticated" });
   return db.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
-    await tx`set local role authenticated`;
+    await tx.unsafe(
+      `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', '${claims}', true)`,
+    );
     return await fn(tx);
   }) as Promise<T>;
 }
@@ -43,17 +53,22 @@ export async function retrieve(
     console.error(JSON.stringify({ event: "chat.embedding_failed", error: String(err).slice(0, 200) }));
   }
   return await asUser(db, userId, async (tx) => {
-    const [p] =
-      await tx`select sections, memory_md, soulprint_text, ai_name from public.user_profiles where user_id = ${userId}`;
-    const rows = await tx`select title, content, created_at, rrf_score, method
-      from public.hybrid_search_chunks(${keywordQuery(message)}, ${
+    // One statement for the profile and the chunks: a chat turn's database cost is round trips.
+    const [r] = await tx`select
+        (select row_to_json(p) from (select sections, memory_md, soulprint_text, ai_name
+                                       from public.user_profiles where user_id = auth.uid()) p) as profile,
+        coalesce((select json_agg(h order by h.n) from (select title, content, created_at, rrf_score, n
+          from public.hybrid_search_chunks(${keywordQuery(message)}, ${
       vector ? JSON.stringify(vector) : null
-    }::extensions.vector, ${count})`;
+    }::extensions.vector, ${count})
+          with ordinality as s(id, conversation_id, title, content, created_at, rrf_score, method, n)) h), '[]') as chunks`;
+    const p = r!.profile as Record<string, unknown> | null;
+    const rows = r!.chunks as Array<{ title: string; content: string; created_at: string; rrf_score: number }>;
     return {
-      sections: p?.sections ?? null,
-      memoryMd: p?.memory_md ?? null,
-      soulprintText: p?.soulprint_text ?? null,
-      aiName: p?.ai_name ?? "Nova",
+      sections: (p?.sections ?? null) as Sections | null,
+      memoryMd: (p?.memory_md ?? null) as string | null,
+      soulprintText: (p?.soulprint_text ?? null) as string | null,
+      aiName: (p?.ai_name ?? "Nova") as string,
       chunks: rows.map((r) => ({
         title: r.title,
         content: r.content,

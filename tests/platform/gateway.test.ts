@@ -23,3 +23,24 @@ Deno.test("gateway: unknown function is 404, invocations report CPU time and pea
   assert.ok(last.cpu_ms > 0 && last.cpu_ms < 2000, `cpu_ms ${last.cpu_ms}`);
   assert.ok(last.peak_rss_mb > 10 && last.peak_rss_mb < 256, `peak_rss_mb ${last.peak_rss_mb}`);
 });
+
+Deno.test("gateway: concurrent requests share warm workers and are each recorded once", async () => {
+  const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
+  const since = before.at(-1)?.seq ?? 0;
+  const n = 40; // more than the pool's workers: some must share one
+  const statuses = await Promise.all(Array.from({ length: n }, async () => {
+    const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+    await res.body?.cancel();
+    return res.status;
+  }));
+  assert.deepEqual(statuses, Array(n).fill(200));
+  let inv: { fn: string; status: number; overlapped: boolean; cpu_ms: number | null }[] = [];
+  for (let i = 0; i < 100; i++) {
+    inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as typeof inv)
+      .filter((x) => x.fn === "health");
+    if (inv.length >= n) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(inv.length, n, "one record per request");
+  assert.ok(inv.every((x) => x.status === 200 && x.cpu_ms !== null), "every report matched to its request");
+});
