@@ -83,7 +83,9 @@ try {
   };
   for (let i = 0; i < 3; i++) await Promise.all(Array.from({ length: 50 }, ask)); // boot and warm the workers
   const burst = await Promise.all(Array.from({ length: 50 }, ask));
-  console.error(`cold burst of 50: p50 ${percentile(burst, 50).toFixed(0)} ms, p95 ${percentile(burst, 95).toFixed(0)} ms total`);
+  console.error(
+    `cold burst of 50: p50 ${percentile(burst, 50).toFixed(0)} ms, p95 ${percentile(burst, 95).toFixed(0)} ms total`,
+  );
   const times: number[] = [];
   const end = Date.now() + 15_000;
   await Promise.all(Array.from({ length: 50 }, async () => {

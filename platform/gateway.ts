@@ -275,7 +275,9 @@ export class Gateway {
     } catch { /* already exited */ }
     w.proc.status.catch(() => {});
     // A waiter blocked on a full pool gets a fresh worker instead.
-    if (this.waiters.get(name)?.length) this.spawnInto(name).then((fresh) => this.release(name, fresh, false), () => {});
+    if (this.waiters.get(name)?.length) {
+      this.spawnInto(name).then((fresh) => this.release(name, fresh, false), () => {});
+    }
   }
 
   private record(inv: Omit<Invocation, "seq">): void {

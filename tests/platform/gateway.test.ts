@@ -29,7 +29,9 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
   const since = before.at(-1)?.seq ?? 0;
   const n = 40; // more than the pool's workers: some must share one
   const statuses = await Promise.all(Array.from({ length: n }, async () => {
-    const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+    const res = await fetch(`${API_URL}/functions/v1/health`, {
+      headers: { authorization: `Bearer ${keys.anon_key}` },
+    });
     await res.body?.cancel();
     return res.status;
   }));
