@@ -81,22 +81,36 @@ export async function conversationsInRange(tx: Conn, jobId: string, after: strin
   return rows.map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() }) as unknown as StoredConversation);
 }
 
-/** Writes one conversation's chunks (upsert by natural key) and drops indexes past the new count. */
-export async function writeChunks(
-  tx: Tx,
-  job: JobInfo,
-  c: StoredConversation,
-  chunks: Chunk[],
-  isRecent: boolean,
-): Promise<void> {
-  if (chunks.length) {
-    const rows = chunks.map((k) => ({ ...k, conversation_id: c.conversation_id }));
+/** One conversation's chunks, ready to store. */
+export interface ConversationChunks {
+  conversation: StoredConversation;
+  chunks: Chunk[];
+  isRecent: boolean;
+}
+
+/**
+ * Writes the chunks of many conversations (upsert by natural key) and drops each one's chunk
+ * indexes past its new count: two statements for the whole batch, whatever its size.
+ */
+export async function writeChunks(tx: Tx, job: JobInfo, batch: ConversationChunks[]): Promise<void> {
+  if (!batch.length) return;
+  const rows = batch.flatMap(({ conversation: c, chunks, isRecent }) =>
+    chunks.map((k) => ({
+      ...k,
+      conversation_id: c.conversation_id,
+      title: c.title,
+      created_at: c.created_at,
+      is_recent: isRecent,
+    }))
+  );
+  if (rows.length) {
     await tx`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
                message_count, created_at, is_recent, embedding, embedding_model, embeddable, updated_at)
-             select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, ${c.title}, x.content, x.token_count, x.message_count,
-                    ${c.created_at}, ${isRecent}, null, null, length(btrim(x.content)) >= 3, now()
+             select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count, x.message_count,
+                    x.created_at, x.is_recent, null, null, length(btrim(x.content)) >= 3, now()
                from json_to_recordset(${JSON.stringify(rows)}::text::json)
-                    as x(conversation_id text, chunk_index int, content text, token_count int, message_count int)
+                    as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
+                         created_at timestamptz, is_recent boolean)
              on conflict (user_id, conversation_id, chunk_index) do update set
                job_id = excluded.job_id, title = excluded.title, content = excluded.content, token_count = excluded.token_count,
                message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
@@ -104,8 +118,10 @@ export async function writeChunks(
                embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
                embeddable = excluded.embeddable, updated_at = now()`;
   }
-  await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and conversation_id = ${c.conversation_id}
-             and chunk_index >= ${chunks.length}`;
+  const counts = batch.map((b) => ({ conversation_id: b.conversation.conversation_id, n: b.chunks.length }));
+  await tx`delete from public.conversation_chunks k
+            using json_to_recordset(${JSON.stringify(counts)}::text::json) as x(conversation_id text, n int)
+            where k.user_id = ${job.user_id} and k.conversation_id = x.conversation_id and k.chunk_index >= x.n`;
 }
 
 export async function chunksInRange(

@@ -16,13 +16,13 @@ export const chunk: StageFactory = () =>
         return { newTasks: ranges.map((r, i) => ({ task_key: `chunk:batch:${i}`, payload: r })) };
       }
       const { after, upto } = task.payload as { after: string | null; upto: string | null };
-      let chunks = 0;
-      for (const c of await conversationsInRange(tx, job.id, after, upto)) {
-        const parts = chunkConversation(c);
-        const recent = Date.parse(job.created_at) - Date.parse(c.created_at) <= RECENT_MS;
-        await writeChunks(tx, job, c, parts, recent);
-        chunks += parts.length;
-      }
+      const batch = (await conversationsInRange(tx, job.id, after, upto)).map((c) => ({
+        conversation: c,
+        chunks: chunkConversation(c),
+        isRecent: Date.parse(job.created_at) - Date.parse(c.created_at) <= RECENT_MS,
+      }));
+      await writeChunks(tx, job, batch);
+      const chunks = batch.reduce((n, b) => n + b.chunks.length, 0);
       return { counters: { chunk_count: chunks }, result: { chunks } };
     },
   });

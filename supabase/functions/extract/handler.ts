@@ -1,5 +1,5 @@
 /**
- * extract (v2): one task per 32 chunks. The person's candidate sentences are mined locally
+ * extract (v2): one task per CHUNKS_PER_CALL chunks. The person's candidate sentences are mined locally
  * (first person, no questions, hypotheticals or instructions); when there are any, one model
  * call turns them into facts in the five categories, attributed back to their chunks and
  * stored with provenance. A batch whose reply stays unusable yields no facts and is counted;
@@ -15,6 +15,13 @@ import { normalizeError } from "../../../shared/processors/errors.ts";
 import { attributeFacts, batchCandidates } from "../../../shared/processors/facts-batch.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
+
+/**
+ * Chunks per model call. A call's fixed part (instructions, the empty-category skeleton of the
+ * reply) costs as much as a few dozen candidate sentences, so batches are as large as the
+ * candidate cap (batchCandidates, ≈ 6000 tokens) comfortably allows for typical histories.
+ */
+const CHUNKS_PER_CALL = 48;
 
 type Extracted = { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet };
 
@@ -46,7 +53,7 @@ export const extract: StageFactory = (rt) =>
     },
     async process(task, tx, pre) {
       if (task.task_key === "extract:start") {
-        const ranges = await keysetRanges(tx, "chunks", task.job_id, 32);
+        const ranges = await keysetRanges(tx, "chunks", task.job_id, CHUNKS_PER_CALL);
         return { newTasks: ranges.map((r, i) => ({ task_key: `extract:batch:${i}`, payload: r })) };
       }
       const { out, results, failed, candidates } = pre as {
