@@ -3,7 +3,10 @@
  * and times the ingest stage through the real platform.
  *   deno task bench:ingest -- --size <MB> --format zip|json|gzip
  * Ends with one JSON line: mb, seconds, mb_per_s, invocations, max_invocation_cpu_ms,
- * max_invocation_rss_mb (the last two from the gateway's per-invocation report).
+ * max_invocation_rss_mb (the last two from the gateway's per-invocation report), plus
+ * max_invocation_rss_growth_mb (peak RSS minus the worker's RSS when the invocation started,
+ * i.e. without the runtime's own ~80 MB) and max_invocation_heap_mb (JS heap + external buffers,
+ * what the edge runtime's per-isolate memory limit counts).
  */
 import { writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, userClient } from "../tests/_support/platform.ts";
@@ -48,6 +51,7 @@ try {
     fn: string;
     cpu_ms: number | null;
     peak_rss_mb: number | null;
+    start_rss_mb: number | null;
     heap_mb: number | null;
   }[]).filter((i) => i.fn === "ingest");
   const stored =
@@ -68,6 +72,10 @@ try {
     invocations: inv.length,
     max_invocation_cpu_ms: Math.max(...inv.map((i) => i.cpu_ms ?? 0)),
     max_invocation_rss_mb: Math.max(...inv.map((i) => i.peak_rss_mb ?? 0)),
+    // The invocation's own memory: peak RSS minus the process's RSS when it started.
+    max_invocation_rss_growth_mb: Math.max(
+      ...inv.map((i) => Math.round(((i.peak_rss_mb ?? 0) - (i.start_rss_mb ?? 0)) * 10) / 10),
+    ),
     max_invocation_heap_mb: Math.max(...inv.map((i) => i.heap_mb ?? 0)),
   }));
 } finally {

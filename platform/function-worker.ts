@@ -8,7 +8,7 @@
  * Protocol on stdout, one line each, prefixed with PROTOCOL_MARK so the function's own
  * console output (also on stdout) is told apart and logged:
  *   {"ready": <port>}                                                 once the module is loaded
- *   {"invocation": {"id", "cpu_ms", "peak_rss_mb", "heap_mb", "wall_ms", "overlapped"}}
+ *   {"invocation": {"id", "cpu_ms", "peak_rss_mb", "start_rss_mb", "heap_mb", "wall_ms", "overlapped"}}
  *                                                                     after each response body has ended
  * `id` echoes the gateway's INVOCATION_HEADER.
  */
@@ -46,8 +46,8 @@ function resetPeakRss(): void {
   } catch { /* not Linux: the peak then covers the process lifetime */ }
 }
 
-function peakRssMb(): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+)/);
+function statusMb(field: "VmHWM" | "VmRSS"): number {
+  const m = Deno.readTextFileSync("/proc/self/status").match(new RegExp(`${field}:\\s+(\\d+)`));
   return m ? Number(m[1]) / 1024 : Deno.memoryUsage().rss / 1048576;
 }
 
@@ -57,6 +57,9 @@ let started = 0;
 
 realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready: port }) }, async (req, info) => {
   if (inFlight++ === 0) resetPeakRss();
+  // What the process held before this request (runtime, loaded modules, caches): the
+  // invocation's own memory is its peak minus this.
+  const rssStart = statusMb("VmRSS");
   const startedAt = ++started;
   let overlapped = inFlight > 1;
   const id = req.headers.get(INVOCATION_HEADER);
@@ -71,7 +74,8 @@ realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready:
         id,
         overlapped,
         cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
-        peak_rss_mb: Math.round(peakRssMb() * 10) / 10,
+        peak_rss_mb: Math.round(statusMb("VmHWM") * 10) / 10,
+        start_rss_mb: Math.round(rssStart * 10) / 10,
         // What the edge runtime's limit counts: the JS heap plus external buffers.
         heap_mb: Math.round(((m) => (m.heapUsed + m.external) / 1048576)(Deno.memoryUsage()) * 10) / 10,
         wall_ms: Math.round(performance.now() - t0),

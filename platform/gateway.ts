@@ -21,6 +21,8 @@ export interface Invocation {
   wall_ms: number;
   cpu_ms: number | null;
   peak_rss_mb: number | null;
+  /** Process RSS when the invocation started (the runtime and loaded modules). */
+  start_rss_mb: number | null;
   /** JS heap + external buffers at the end of the invocation. */
   heap_mb: number | null;
   /** Another invocation ran in the same worker meanwhile: cpu_ms and peak_rss_mb are shared. */
@@ -39,7 +41,7 @@ export interface GatewayOptions {
   killRate: () => number;
 }
 
-type Report = { cpu_ms?: number; peak_rss_mb?: number; heap_mb?: number; overlapped?: boolean };
+type Report = { cpu_ms?: number; peak_rss_mb?: number; start_rss_mb?: number; heap_mb?: number; overlapped?: boolean };
 
 interface Worker {
   proc: Deno.ChildProcess;
@@ -337,6 +339,7 @@ export class Gateway {
         wall_ms: Math.round(performance.now() - t0),
         cpu_ms: stats.cpu_ms ?? null,
         peak_rss_mb: stats.peak_rss_mb ?? null,
+        start_rss_mb: stats.start_rss_mb ?? null,
         heap_mb: stats.heap_mb ?? null,
         overlapped: stats.overlapped ?? false,
         killed,
