@@ -5,7 +5,7 @@
  * Ends with one JSON line: mb, seconds, mb_per_s, invocations, max_invocation_cpu_ms,
  * max_invocation_rss_mb (the last two from the gateway's per-invocation report), plus
  * max_invocation_rss_growth_mb (peak RSS minus the worker's RSS when the invocation started,
- * i.e. without the runtime's own ~80 MB) and max_invocation_heap_mb (JS heap + external buffers,
+ * i.e. without what the runtime and earlier invocations hold) and max_invocation_heap_mb (JS heap + external buffers,
  * what the edge runtime's per-isolate memory limit counts).
  */
 import { writeExport } from "./generate-export.ts";

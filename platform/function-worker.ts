@@ -5,15 +5,13 @@
  * at once (the gateway decides how many); the CPU and peak-memory deltas of an invocation that ran
  * alone are its own, and an invocation that overlapped others is reported as `overlapped`.
  *
- * Protocol on stdout, one line each, prefixed with PROTOCOL_MARK so the function's own
- * console output (also on stdout) is told apart and logged:
- *   {"ready": <port>}                                                 once the module is loaded
- *   {"invocation": {"id", "cpu_ms", "peak_rss_mb", "start_rss_mb", "heap_mb", "wall_ms", "overlapped"}}
- *                                                                     after each response body has ended
- * `id` echoes the gateway's INVOCATION_HEADER.
+ * Protocol on stdout (see worker-protocol.ts), one line each:
+ *   {"ready": <port>}                        once the module is loaded
+ *   {"invocation": InvocationReport}         after each response body has ended
  */
 import process from "node:process";
 import { pathToFileURL } from "node:url";
+import { INVOCATION_HEADER, type InvocationReport, PROTOCOL_MARK } from "./worker-protocol.ts";
 
 type Handler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
@@ -35,8 +33,6 @@ await import(pathToFileURL(entry).href);
 if (!handler) throw new Error(`${entry} did not call Deno.serve`);
 const serve = handler;
 
-export const PROTOCOL_MARK = "\u001eplatform ";
-export const INVOCATION_HEADER = "x-platform-invocation";
 const out = (obj: unknown) =>
   Deno.stdout.writeSync(new TextEncoder().encode(PROTOCOL_MARK + JSON.stringify(obj) + "\n"));
 
@@ -69,18 +65,17 @@ realServe({ hostname: "127.0.0.1", port: 0, onListen: ({ port }) => out({ ready:
     inFlight--;
     overlapped ||= started !== startedAt;
     const cpu = process.cpuUsage(cpu0);
-    out({
-      invocation: {
-        id,
-        overlapped,
-        cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
-        peak_rss_mb: Math.round(statusMb("VmHWM") * 10) / 10,
-        start_rss_mb: Math.round(rssStart * 10) / 10,
-        // What the edge runtime's limit counts: the JS heap plus external buffers.
-        heap_mb: Math.round(((m) => (m.heapUsed + m.external) / 1048576)(Deno.memoryUsage()) * 10) / 10,
-        wall_ms: Math.round(performance.now() - t0),
-      },
-    });
+    const invocation: InvocationReport = {
+      id,
+      overlapped,
+      cpu_ms: Math.round((cpu.user + cpu.system) / 100) / 10,
+      peak_rss_mb: Math.round(statusMb("VmHWM") * 10) / 10,
+      start_rss_mb: Math.round(rssStart * 10) / 10,
+      // What the edge runtime's limit counts: the JS heap plus external buffers.
+      heap_mb: Math.round(((m) => (m.heapUsed + m.external) / 1048576)(Deno.memoryUsage()) * 10) / 10,
+      wall_ms: Math.round(performance.now() - t0),
+    };
+    out({ invocation });
   };
   let res: Response;
   try {

@@ -12,6 +12,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { verifyJwt } from "./jwt.ts";
+import { INVOCATION_HEADER, type InvocationReport, PROTOCOL_MARK } from "./worker-protocol.ts";
 
 export interface Invocation {
   seq: number;
@@ -41,7 +42,7 @@ export interface GatewayOptions {
   killRate: () => number;
 }
 
-type Report = { cpu_ms?: number; peak_rss_mb?: number; start_rss_mb?: number; heap_mb?: number; overlapped?: boolean };
+type Report = Partial<InvocationReport>;
 
 interface Worker {
   proc: Deno.ChildProcess;
@@ -53,10 +54,6 @@ interface Worker {
   idleTimer?: ReturnType<typeof setTimeout>;
   generation: number;
 }
-
-/** Must match function-worker.ts. */
-const PROTOCOL_MARK = "\u001eplatform ";
-const INVOCATION_HEADER = "x-platform-invocation";
 
 const IDLE_MS = 60_000;
 
@@ -176,7 +173,7 @@ export class Gateway {
           }
           const msg = JSON.parse(line.slice(PROTOCOL_MARK.length));
           if (typeof msg.ready === "number") onReady(msg.ready);
-          const inv = msg.invocation as (Report & { id?: string }) | undefined;
+          const inv = msg.invocation as Report | undefined;
           if (inv?.id) {
             w.reports.get(inv.id)?.(inv);
             w.reports.delete(inv.id);

@@ -62,13 +62,15 @@ export async function retrieve(
       vector ? JSON.stringify(vector) : null
     }::extensions.vector, ${count})
           with ordinality as s(id, conversation_id, title, content, created_at, rrf_score, method, n)) h), '[]') as chunks`;
-    const p = r!.profile as Record<string, unknown> | null;
+    const p = r!.profile as
+      | { sections: Sections | null; memory_md: string | null; soulprint_text: string | null; ai_name: string | null }
+      | null;
     const rows = r!.chunks as Array<{ title: string; content: string; created_at: string; rrf_score: number }>;
     return {
-      sections: (p?.sections ?? null) as Sections | null,
-      memoryMd: (p?.memory_md ?? null) as string | null,
-      soulprintText: (p?.soulprint_text ?? null) as string | null,
-      aiName: (p?.ai_name ?? "Nova") as string,
+      sections: p?.sections ?? null,
+      memoryMd: p?.memory_md ?? null,
+      soulprintText: p?.soulprint_text ?? null,
+      aiName: p?.ai_name ?? "Nova",
       chunks: rows.map((r) => ({
         title: r.title,
         content: r.content,
