@@ -20,6 +20,8 @@ export interface Invocation {
   status: number;
   started_at: string;
   wall_ms: number;
+  /** The worker process that served it. */
+  pid: number;
   cpu_ms: number | null;
   peak_rss_mb: number | null;
   /** Process RSS when the invocation started (the runtime and loaded modules). */
@@ -45,6 +47,12 @@ export interface GatewayOptions {
    * budget at a small cost in scavenges.
    */
   semiSpaceMb: number;
+  /**
+   * Soft memory limit: a worker whose RSS passed this during an invocation takes no new requests
+   * and is retired once idle, as the edge runtime retires an isolate at its soft limit; the next
+   * request gets another (or a fresh) worker instead of one that keeps growing.
+   */
+  softRssMb: number;
   logFile: string;
   killRate: () => number;
 }
@@ -58,6 +66,8 @@ interface Worker {
   /** Invocation reports awaited by id; each resolves with null if the worker exits first. */
   reports: Map<string, (r: Report | null) => void>;
   exited: boolean;
+  /** Past the soft memory limit: takes no new requests and is retired once idle. */
+  draining: boolean;
   idleTimer?: ReturnType<typeof setTimeout>;
   generation: number;
 }
@@ -170,7 +180,7 @@ export class Gateway {
     const enc = new TextEncoder();
     let onReady: (port: number | null) => void = () => {};
     const ready = new Promise<number | null>((r) => (onReady = r));
-    const w: Worker = { proc, port: 0, inFlight: 0, reports: new Map(), exited: false, generation };
+    const w: Worker = { proc, port: 0, inFlight: 0, reports: new Map(), exited: false, draining: false, generation };
     (async () => {
       try {
         for await (const line of readLines(proc.stdout)) {
@@ -224,7 +234,7 @@ export class Gateway {
 
   /** An idle worker, else the least busy one with room (booting another meanwhile), else a wait. */
   private async acquire(name: string): Promise<Worker> {
-    const pool = this.pool(name).filter((w) => w.generation === this.generation && !w.exited);
+    const pool = this.pool(name).filter((w) => w.generation === this.generation && !w.exited && !w.draining);
     const idle = pool.find((w) => w.inFlight === 0);
     if (idle) return this.take(idle);
     const spawning = this.spawning.get(name) ?? 0;
@@ -259,7 +269,7 @@ export class Gateway {
   /** Ends one request on `w` (or, with `ended` false, offers a freshly booted worker). */
   private release(name: string, w: Worker, ended = true): void {
     if (ended) w.inFlight--;
-    if (w.generation !== this.generation || w.exited) {
+    if (w.generation !== this.generation || w.exited || w.draining) {
       if (w.inFlight === 0) this.retire(name, w);
       return;
     }
@@ -341,6 +351,7 @@ export class Gateway {
         status: killed ? 546 : status,
         started_at: started.toISOString(),
         wall_ms: Math.round(performance.now() - t0),
+        pid: w.proc.pid,
         cpu_ms: stats.cpu_ms ?? null,
         peak_rss_mb: stats.peak_rss_mb ?? null,
         start_rss_mb: stats.start_rss_mb ?? null,
@@ -349,6 +360,12 @@ export class Gateway {
         killed,
       });
       if (killed || stats.cpu_ms === undefined) w.exited = true; // dead: no new requests go there
+      else if ((stats.peak_rss_mb ?? 0) > this.opts.softRssMb && !w.draining) {
+        w.draining = true;
+        this.log.writeSync(new TextEncoder().encode(
+          `${JSON.stringify({ event: "worker.soft_limit", fn: name, pid: w.proc.pid, rss_mb: stats.peak_rss_mb })}\n`,
+        ));
+      }
       this.release(name, w);
     };
     let res: Response;
@@ -409,10 +426,9 @@ export class Gateway {
   private generation = 0;
   private invocationIds = 0;
 
-  /** Changes the pool size per function and the requests one worker may serve at once (knobs). */
-  setPoolLimits(workersPerFunction: number, requestsPerWorker: number): void {
-    this.opts.workersPerFunction = workersPerFunction;
-    this.opts.requestsPerWorker = requestsPerWorker;
+  /** Changes the pool size per function, the requests one worker serves at once and the soft memory limit (knobs). */
+  setLimits(limits: Pick<GatewayOptions, "workersPerFunction" | "requestsPerWorker" | "softRssMb">): void {
+    Object.assign(this.opts, limits);
   }
 
   /** Kills every worker (on shutdown). */

@@ -20,6 +20,7 @@ const keys = await projectKeys();
 let killRate = 0;
 const defaultWorkers = Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8);
 const defaultRequestsPerWorker = Number(Deno.env.get("SOULPRINT_REQUESTS_PER_WORKER") ?? 16);
+const defaultSoftRssMb = Number(Deno.env.get("SOULPRINT_FUNCTION_SOFT_RSS_MB") ?? 140);
 
 const gateway = new Gateway({
   root,
@@ -38,6 +39,7 @@ const gateway = new Gateway({
   // Measured on a 1 GB ingest: young generation uncapped, a warm worker peaks at 210 MB RSS
   // (35 MB/s); capped at 8 MB, 136 MB (33 MB/s).
   semiSpaceMb: Number(Deno.env.get("SOULPRINT_FUNCTION_SEMI_SPACE_MB") ?? 8),
+  softRssMb: defaultSoftRssMb,
   logFile: `${state}/logs/functions.log`,
   killRate: () => killRate,
 });
@@ -51,10 +53,11 @@ setInterval(async () => {
     const rows = await sql`select key, value from local_platform.settings where key like 'gateway_%'`;
     killRate = Number(rows.find((r) => r.key === "gateway_kill_rate")?.value ?? 0);
     const knob = (key: string, fallback: number) => Number(rows.find((r) => r.key === key)?.value ?? 0) || fallback;
-    gateway.setPoolLimits(
-      knob("gateway_workers_per_function", defaultWorkers),
-      knob("gateway_requests_per_worker", defaultRequestsPerWorker),
-    );
+    gateway.setLimits({
+      workersPerFunction: knob("gateway_workers_per_function", defaultWorkers),
+      requestsPerWorker: knob("gateway_requests_per_worker", defaultRequestsPerWorker),
+      softRssMb: knob("gateway_soft_rss_mb", defaultSoftRssMb),
+    });
   } catch { /* database restarting: keep the last value */ }
 }, 500);
 

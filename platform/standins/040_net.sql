@@ -89,5 +89,6 @@ insert into local_platform.settings (key, value, description) values
   ('net_delay_ms', 0, 'delay applied to delayed requests, in milliseconds'),
   ('gateway_kill_rate', 0, 'fraction of function invocations whose worker is killed mid-run (546)'),
   ('gateway_workers_per_function', 0, 'worker processes per function (0 = the server default)'),
-  ('gateway_requests_per_worker', 0, 'requests one worker serves at once (0 = the server default)')
+  ('gateway_requests_per_worker', 0, 'requests one worker serves at once (0 = the server default)'),
+  ('gateway_soft_rss_mb', 0, 'RSS past which a worker is retired once idle (0 = the server default)')
 on conflict (key) do nothing;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { API_URL, keys } from "../_support/platform.ts";
+import { adminDb, API_URL, keys } from "../_support/platform.ts";
 
 Deno.test("gateway: unknown function is 404, invocations report CPU time and peak memory", async () => {
   const missing = await fetch(`${API_URL}/functions/v1/no-such-function`, { method: "POST" });
@@ -45,4 +45,43 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
   }
   assert.equal(inv.length, n, "one record per request");
   assert.ok(inv.every((x) => x.status === 200 && x.cpu_ms !== null), "every report matched to its request");
+});
+
+/** Calls health once and returns the pid of the worker that served it (from its invocation report). */
+async function healthPid(): Promise<number> {
+  const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
+  const since = before.at(-1)?.seq ?? 0;
+  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  for (let i = 0; i < 100; i++) {
+    const inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as {
+      fn: string;
+      pid: number;
+    }[]).find((x) => x.fn === "health");
+    if (inv) return inv.pid;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("no invocation report");
+}
+
+Deno.test("gateway: a worker past the soft memory limit is retired once idle; others are reused", async () => {
+  const sql = adminDb(1);
+  const setLimit = async (mb: number) => {
+    await sql`update local_platform.settings set value = ${mb} where key = 'gateway_soft_rss_mb'`;
+    await new Promise((r) => setTimeout(r, 700)); // the server reads its knobs every 500 ms
+  };
+  try {
+    const warm = await healthPid();
+    assert.equal(await healthPid(), warm, "an idle warm worker serves the next request");
+    await setLimit(1); // every worker is past 1 MB
+    const first = await healthPid();
+    const second = await healthPid();
+    assert.notEqual(second, first, "the worker past the limit takes no further requests");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.throws(() => Deno.statSync(`/proc/${first}`), "and its process is gone");
+  } finally {
+    await setLimit(0);
+    await sql.end();
+  }
 });
