@@ -45,6 +45,21 @@ try {
     4 * 3600_000,
   );
   if (job.status !== "complete") throw new Error(`pipeline ${job.status}: ${job.error_code} ${job.error_message}`);
+  // Where the time went (stderr): each stage's span, and the model calls' timeline.
+  const stages = await sql`select stage, extract(epoch from completed_at - started_at)::float8 as s,
+                                  extract(epoch from started_at - ${job.created_at}::timestamptz)::float8 as at
+                             from private.job_stage_runs where job_id = ${job.id} order by started_at`;
+  console.error(
+    `stages (start+duration s): ${stages.map((r) => `${r.stage} ${r.at.toFixed(1)}+${r.s.toFixed(1)}`).join(", ")}`,
+  );
+  const t = server.stats.times, created = new Date(job.created_at).getTime();
+  const gaps = t.slice(1).map((x, i) => x - t[i]!).sort((a, b) => a - b);
+  console.error(
+    `model calls: first at ${((t[0]! - created) / 1000).toFixed(1)} s, last at ${
+      ((t.at(-1)! - created) / 1000).toFixed(1)
+    } s; ` +
+      `gap p50 ${gaps[gaps.length >> 1]} ms, p90 ${gaps[Math.floor(gaps.length * 0.9)]} ms, max ${gaps.at(-1)} ms`,
+  );
   const [p] = await sql`select import_cost_json from public.user_profiles where job_id = ${job.id}`;
   const cost = p!.import_cost_json;
   const calls = server.stats.byStatus[200] ?? 0;

@@ -6,9 +6,10 @@
  *
  * Like the edge runtime's isolates, a worker may serve several requests at once: a request goes
  * to an idle worker when there is one (so a lone invocation's figures are its own), otherwise to
- * the least busy worker below `requestsPerWorker`, while a new worker boots in the background
- * (up to `workersPerFunction`). Packing keeps I/O-bound functions (chat, query) on a few warm
- * processes instead of one cold process per request.
+ * a newly booted worker while the pool is below `workersPerFunction`, and only then to the least
+ * busy worker below `requestsPerWorker`. Packing at the cap keeps I/O-bound functions (chat,
+ * query) on a few warm processes instead of one cold process per request; booting first keeps
+ * CPU-bound stage loops that arrive in a burst on separate cores.
  */
 import { parse as parseToml } from "smol-toml";
 import { verifyJwt } from "./jwt.ts";
@@ -232,20 +233,19 @@ export class Gateway {
     return w;
   }
 
-  /** An idle worker, else the least busy one with room (booting another meanwhile), else a wait. */
+  /**
+   * An idle worker; else a new one while the pool is below its cap (a request that may be
+   * CPU-bound for a minute must not share a process, i.e. one core, with others just because
+   * they arrived together); else the least busy worker with room; else a wait.
+   */
   private async acquire(name: string): Promise<Worker> {
     const pool = this.pool(name).filter((w) => w.generation === this.generation && !w.exited && !w.draining);
     const idle = pool.find((w) => w.inFlight === 0);
     if (idle) return this.take(idle);
     const spawning = this.spawning.get(name) ?? 0;
-    const canSpawn = this.pool(name).length + spawning < this.opts.workersPerFunction;
+    if (this.pool(name).length + spawning < this.opts.workersPerFunction) return this.take(await this.spawnInto(name));
     const roomy = pool.filter((w) => w.inFlight < this.opts.requestsPerWorker)
       .sort((a, b) => a.inFlight - b.inFlight)[0];
-    if (canSpawn) {
-      const boot = this.spawnInto(name);
-      if (!roomy) return this.take(await boot);
-      boot.then((w) => this.release(name, w, false), () => {});
-    }
     if (roomy) return this.take(roomy);
     return await new Promise((resolve) => {
       const q = this.waiters.get(name) ?? [];
