@@ -9,7 +9,8 @@
  * what the edge runtime's per-isolate memory limit counts).
  */
 import { writeExport } from "./generate-export.ts";
-import { adminDb, API_URL, createUser, userClient } from "../tests/_support/platform.ts";
+import { adminDb, API_URL, createUser, keys } from "../tests/_support/platform.ts";
+import { uploadFile } from "../cli/upload.ts";
 
 const arg = (name: string, def: string) => {
   const i = Deno.args.indexOf(`--${name}`);
@@ -25,12 +26,7 @@ try {
   console.error(`generated ${file}: ${(bytes / 1048576).toFixed(1)} MB (${format}, ~${mb} MB of JSON)`);
   const user = await createUser(sql, "bench-ingest");
   const path = `${user.id}/${Date.now()}-export.${format}`;
-  // Uploaded from memory: Deno's fetch sends a streamed request body at ~8 MB/s, which would make
-  // a 1 GB plain-JSON run mostly upload time (the upload is not part of the measured figure).
-  const up = await userClient(user.token).storage.from("imports").upload(path, await Deno.readFile(file), {
-    contentType: "application/octet-stream",
-  });
-  if (up.error) throw up.error;
+  await uploadFile({ apiUrl: API_URL, token: user.token, apikey: keys.anon_key, bucket: "imports", key: path }, file);
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
   const since = before.at(-1)?.seq ?? 0;
   const t0 = performance.now();

@@ -6,9 +6,9 @@
  *   status [JOB]     jobs [--user ID]     retry JOB     cancel JOB     health
  */
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
 import { projectKeys, userToken } from "../platform/jwt.ts";
 import { SECTION_TITLES, sectionMarkdown } from "../shared/processors/render.ts";
+import { uploadFile } from "./upload.ts";
 
 const DB_URL = Deno.env.get("SOULPRINT_DB_URL") ??
   `postgresql://postgres:postgres@127.0.0.1:${Deno.env.get("SOULPRINT_DB_PORT") ?? 54322}/postgres`;
@@ -116,8 +116,8 @@ async function importCmd(): Promise<number> {
     console.error("usage: soulprint import <export file> [--out DIR] [--user ID]");
     return 2;
   }
-  const bytes = await Deno.readFile(file).catch(() => null);
-  if (!bytes) {
+  const size = await Deno.stat(file).then((st) => (st.isFile ? st.size : null), () => null);
+  if (size === null) {
     console.error(`cannot read ${file}`);
     return 2;
   }
@@ -131,17 +131,21 @@ async function importCmd(): Promise<number> {
     );
     return 1;
   }
-  const token = await userToken(userId);
-  const supabase = createClient(API_URL, (await projectKeys()).anon_key, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: { headers: { Authorization: `Bearer ${token}` } },
-  });
   const name = file.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_");
   const key = `${userId}/${Date.now()}-${name}`;
-  console.log(`uploading ${file} (${(bytes.length / 1048576).toFixed(1)} MB)`);
-  const up = await supabase.storage.from("imports").upload(key, bytes, { contentType: "application/octet-stream" });
-  if (up.error) {
-    console.error(`upload failed: ${up.error.message}`);
+  console.log(`uploading ${file} (${(size / 1048576).toFixed(1)} MB)`);
+  try {
+    // Streamed: exports of several GB are never read into memory.
+    const target = {
+      apiUrl: API_URL,
+      token: await userToken(userId),
+      apikey: (await projectKeys()).anon_key,
+      bucket: "imports",
+      key,
+    };
+    await uploadFile(target, file);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
     return 1;
   }
   // The frontend's insert, under the user's role and claims (RLS applies).

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+
+/** Runs the main-job CLI as a user would (the platform is already up) and captures its output. */
+async function soulprint(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", "cli/main.ts", ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("cli: import streams the example export up and writes the six SoulPrint files", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await soulprint(
+      "import",
+      "examples/chatgpt-export-sample.zip",
+      "--out",
+      out,
+      "--user",
+      crypto.randomUUID(),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /119 conversations, 1760 messages, \d+ chunks/);
+    assert.match(r.stdout, /stages: ingest [\d.]+s, quick_pass/);
+    for (const f of ["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md", "MEMORY.md"]) {
+      assert.ok((await Deno.readTextFile(`${out}/${f}`)).trim().length > 0, `${f} is written`);
+    }
+    const memory = await Deno.readTextFile(`${out}/MEMORY.md`);
+    for (const h of ["Preferences", "Projects", "Important Dates", "Beliefs & Values", "Decisions & Context"]) {
+      assert.match(memory, new RegExp(`^## ${h}`, "m"));
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("cli: a file that is not an export fails with the job's error code and a non-zero exit", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".zip" });
+  try {
+    await Deno.writeTextFile(file, "these are my notes, not an export\n");
+    const r = await soulprint("import", file, "--out", `${file}.out`, "--user", crypto.randomUUID());
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /import failed: EXPORT_UNSUPPORTED_FORMAT: /);
+    const missing = await soulprint("import", `${file}.missing`);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read/);
+  } finally {
+    await Deno.remove(file);
+  }
+});
