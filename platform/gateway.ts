@@ -243,7 +243,11 @@ export class Gateway {
     const idle = pool.find((w) => w.inFlight === 0);
     if (idle) return this.take(idle);
     const spawning = this.spawning.get(name) ?? 0;
-    if (this.pool(name).length + spawning < this.opts.workersPerFunction) return this.take(await this.spawnInto(name));
+    if (this.pool(name).length + spawning < this.opts.workersPerFunction) {
+      const fresh = this.take(await this.spawnInto(name));
+      this.serveWaiters(name, fresh); // requests that queued while the whole pool was booting
+      return fresh;
+    }
     const roomy = pool.filter((w) => w.inFlight < this.opts.requestsPerWorker)
       .sort((a, b) => a.inFlight - b.inFlight)[0];
     if (roomy) return this.take(roomy);
@@ -273,12 +277,17 @@ export class Gateway {
       if (w.inFlight === 0) this.retire(name, w);
       return;
     }
-    const q = this.waiters.get(name) ?? [];
-    while (q.length && w.inFlight < this.opts.requestsPerWorker) q.shift()!(this.take(w));
+    this.serveWaiters(name, w);
     if (w.inFlight === 0) {
       clearTimeout(w.idleTimer);
       w.idleTimer = setTimeout(() => this.retire(name, w), IDLE_MS);
     }
+  }
+
+  /** Hands queued requests to `w` while it has room. */
+  private serveWaiters(name: string, w: Worker): void {
+    const q = this.waiters.get(name) ?? [];
+    while (q.length && w.inFlight < this.opts.requestsPerWorker) q.shift()!(this.take(w));
   }
 
   private retire(name: string, w: Worker): void {
