@@ -16,21 +16,15 @@ export interface UploadTarget {
   key: string;
 }
 
-export class UploadError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-/** Streams `file` to Storage; resolves with its size in bytes, rejects with an UploadError. */
-export async function uploadFile(target: UploadTarget, file: string): Promise<number> {
+/** Streams `file` to Storage; rejects with a readable message (Storage's own when it refuses). */
+export async function uploadFile(target: UploadTarget, file: string): Promise<void> {
   const size = (await Deno.stat(file)).size;
   const url = new URL(
     `/storage/v1/object/${target.bucket}/${target.key.split("/").map(encodeURIComponent).join("/")}`,
     target.apiUrl,
   );
   const client = url.protocol === "https:" ? https : http;
-  return await new Promise<number>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     const req = client.request(url, {
       method: "POST",
       headers: {
@@ -45,21 +39,21 @@ export async function uploadFile(target: UploadTarget, file: string): Promise<nu
       res.on("data", (c: Buffer) => parts.push(c));
       res.on("end", () => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) return resolve(size);
+        if (status >= 200 && status < 300) return resolve();
         const text = Buffer.concat(parts).toString("utf8");
         let message = text;
         try {
           message = JSON.parse(text).message ?? text;
         } catch { /* not JSON */ }
-        reject(new UploadError(status, `upload failed (${status}): ${message}`));
+        reject(new Error(`upload failed (${status}): ${message}`));
       });
       res.on("error", reject);
     });
-    req.on("error", (err) => reject(new UploadError(0, `upload failed: ${err.message}`)));
+    req.on("error", (err) => reject(new Error(`upload failed: ${err.message}`)));
     const body = fs.createReadStream(file, { highWaterMark: 1 << 20 });
     body.on("error", (err) => {
       req.destroy();
-      reject(new UploadError(0, `cannot read ${file}: ${err.message}`));
+      reject(new Error(`cannot read ${file}: ${err.message}`));
     });
     body.pipe(req);
   });
