@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { projectKeys, userToken } from "../platform/jwt.ts";
 import { SECTION_TITLES, sectionMarkdown } from "../shared/processors/render.ts";
 import { uploadFile } from "./upload.ts";
+import { safeFileName } from "../shared/processors/import-path.ts";
 
 const DB_URL = Deno.env.get("SOULPRINT_DB_URL") ??
   `postgresql://postgres:postgres@127.0.0.1:${Deno.env.get("SOULPRINT_DB_PORT") ?? 54322}/postgres`;
@@ -131,7 +132,7 @@ async function importCmd(): Promise<number> {
     );
     return 1;
   }
-  const name = file.split("/").pop()!.replace(/[^A-Za-z0-9._-]/g, "_");
+  const name = safeFileName(file.split("/").pop()!);
   const key = `${userId}/${Date.now()}-${name}`;
   console.log(`uploading ${file} (${(size / 1048576).toFixed(1)} MB)`);
   try {

@@ -11,7 +11,7 @@ type ImportJob = Pick<JobInfo, "id" | "user_id">;
 /** Rows go to the database in batches of about this many characters, to bound memory. */
 const BATCH_CHARS = 2 * 1024 * 1024;
 
-/** Writes conversations; a conversation seen again (re-run, duplicate id) replaces the row. */
+/** Writes the import's conversations; one seen again in the same import (re-run, duplicate id) replaces its row. */
 export async function upsertConversations(
   tx: Tx,
   job: ImportJob,
@@ -55,8 +55,8 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConve
       from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(conversation_id text, source text, title text,
            created_at timestamptz, updated_at timestamptz, model text, message_count int, user_message_count int,
            assistant_message_count int, user_chars int, total_chars bigint, messages json)
-    on conflict (user_id, conversation_id) do update set
-      job_id = excluded.job_id, source = excluded.source, title = excluded.title, created_at = excluded.created_at,
+    on conflict (job_id, conversation_id) do update set
+      source = excluded.source, title = excluded.title, created_at = excluded.created_at,
       updated_at = excluded.updated_at, model = excluded.model, message_count = excluded.message_count,
       user_message_count = excluded.user_message_count, assistant_message_count = excluded.assistant_message_count,
       user_chars = excluded.user_chars, total_chars = excluded.total_chars, messages = excluded.messages, imported_at = now()`;

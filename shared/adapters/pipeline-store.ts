@@ -104,15 +104,21 @@ export async function writeChunks(tx: Tx, job: JobInfo, batch: ConversationChunk
     }))
   );
   if (rows.length) {
+    // A chunk whose text is unchanged from the person's current generation keeps its embedding
+    // (no second embedding call for a re-imported export); a retried batch keeps its own.
     await tx`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
                message_count, created_at, is_recent, embedding, embedding_model, embeddable, updated_at)
              select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count, x.message_count,
-                    x.created_at, x.is_recent, null, null, length(btrim(x.content)) >= 3, now()
+                    x.created_at, x.is_recent, o.embedding, o.embedding_model, length(btrim(x.content)) >= 3, now()
                from json_to_recordset(${JSON.stringify(rows)}::text::json)
                     as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
                          created_at timestamptz, is_recent boolean)
-             on conflict (user_id, conversation_id, chunk_index) do update set
-               job_id = excluded.job_id, title = excluded.title, content = excluded.content, token_count = excluded.token_count,
+               left join public.conversation_chunks o
+                 on o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
+                and o.job_id <> ${job.id} and o.conversation_id = x.conversation_id and o.chunk_index = x.chunk_index
+                and o.content = x.content
+             on conflict (job_id, conversation_id, chunk_index) do update set
+               title = excluded.title, content = excluded.content, token_count = excluded.token_count,
                message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
                embedding = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding end,
                embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
@@ -121,7 +127,7 @@ export async function writeChunks(tx: Tx, job: JobInfo, batch: ConversationChunk
   const counts = batch.map((b) => ({ conversation_id: b.conversation.conversation_id, n: b.chunks.length }));
   await tx`delete from public.conversation_chunks k
             using json_to_recordset(${JSON.stringify(counts)}::text::json) as x(conversation_id text, n int)
-            where k.user_id = ${job.user_id} and k.conversation_id = x.conversation_id and k.chunk_index >= x.n`;
+            where k.job_id = ${job.id} and k.conversation_id = x.conversation_id and k.chunk_index >= x.n`;
 }
 
 export async function chunksInRange(
@@ -224,12 +230,36 @@ export async function writeProfile(tx: Tx, userId: string, fields: Record<string
   if (!r) throw new PipelineError("INTERNAL", `profile write for ${userId} affected no row`);
 }
 
-export async function profileSections(
-  tx: Conn,
-  userId: string,
-): Promise<{ sections: Sections | null; memory_md: string | null }> {
-  const [r] = await tx`select sections, memory_md from public.user_profiles where user_id = ${userId}`;
-  return { sections: r?.sections ?? null, memory_md: r?.memory_md ?? null };
+/** A generation's SoulPrint sections as staged by quick-pass or regenerate (job artifact `sections`). */
+export interface StagedSections {
+  sections: Sections;
+  generated_by: string;
+  sections_source: "quick_pass" | "regenerate";
+  generated_at: string;
+}
+
+/** A generation's MEMORY as staged by the memory stage (job artifact `memory`). */
+export interface StagedMemory {
+  memory_md: string | null;
+  memory_status: "ready" | "degraded";
+  memory_error_code: string | null;
+}
+
+export const stageSections = (tx: Tx, jobId: string, s: StagedSections) => putArtifact(tx, jobId, "sections", s);
+export const stagedSections = (tx: Conn, jobId: string) => getArtifact<StagedSections>(tx, jobId, "sections");
+export const stageMemory = (tx: Tx, jobId: string, m: StagedMemory) => putArtifact(tx, jobId, "memory", m);
+export const stagedMemory = (tx: Conn, jobId: string) => getArtifact<StagedMemory>(tx, jobId, "memory");
+
+/**
+ * Makes the import the person's current generation when they have none yet (a first import), so
+ * they can chat with its quick-pass SoulPrint while the full pass runs. Returns whether it did;
+ * a re-import leaves the current generation alone until finalize swaps it.
+ */
+export async function claimFirstGeneration(tx: Tx, job: JobInfo): Promise<boolean> {
+  const [r] = await tx`insert into public.user_profiles (user_id, generation_id) values (${job.user_id}, ${job.id})
+    on conflict (user_id) do update set generation_id = coalesce(public.user_profiles.generation_id, excluded.generation_id)
+    returning generation_id = ${job.id} as mine`;
+  return r!.mine === true;
 }
 
 export async function jobTotals(tx: Conn, jobId: string) {
@@ -239,11 +269,19 @@ export async function jobTotals(tx: Conn, jobId: string) {
   return r!;
 }
 
-/** Old chunk generations of the user (written by earlier imports) go once the new one is complete. */
-export async function dropOldChunks(tx: Tx, job: JobInfo): Promise<number> {
-  const r =
-    await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id is distinct from ${job.id}`;
-  return r.count;
+/**
+ * Makes `job` the person's current generation and deletes every other generation's rows
+ * (facts, chunks, conversations, intermediate documents), in the caller's transaction: readers see the old SoulPrint or
+ * the new one, never a mixture. Returns the number of rows deleted per table.
+ */
+export async function swapGeneration(tx: Tx, job: JobInfo, fields: Record<string, unknown>) {
+  await writeProfile(tx, job.user_id, { ...fields, generation_id: job.id });
+  const facts = await tx`delete from public.memory_facts where user_id = ${job.user_id} and job_id <> ${job.id}`;
+  const chunks = await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id <> ${job.id}`;
+  const convs = await tx`delete from public.raw_conversations where user_id = ${job.user_id} and job_id <> ${job.id}`;
+  await tx`delete from private.job_artifacts a using public.processing_jobs j
+            where j.id = a.job_id and j.user_id = ${job.user_id} and j.id <> ${job.id}`;
+  return { facts: facts.count, chunks: chunks.count, conversations: convs.count };
 }
 
 export async function recordNotification(

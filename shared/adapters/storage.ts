@@ -4,6 +4,7 @@
  */
 import { StorageClient } from "@supabase/storage-js";
 import { PipelineError } from "../processors/errors.ts";
+import type { ImportObject } from "../processors/import-path.ts";
 
 export interface ObjectReader {
   size: number;
@@ -12,15 +13,11 @@ export interface ObjectReader {
 }
 
 export interface ObjectStore {
-  /** @throws PipelineError EXPORT_NOT_FOUND | STORAGE_UNAVAILABLE */
-  open(storagePath: string): Promise<ObjectReader>;
-}
-
-/** `imports/<user>/<file>` -> bucket `imports`, key `<user>/<file>`. */
-export function splitStoragePath(path: string): { bucket: string; key: string } {
-  const i = path.indexOf("/");
-  if (i <= 0 || i === path.length - 1) throw new PipelineError("INPUT_INVALID", `storage path ${path} has no bucket`);
-  return { bucket: path.slice(0, i), key: path.slice(i + 1) };
+  /**
+   * Opens a checked import object (see importObject): only its percent-encoded key reaches a URL.
+   * @throws PipelineError EXPORT_NOT_FOUND | STORAGE_UNAVAILABLE
+   */
+  open(object: ImportObject): Promise<ObjectReader>;
 }
 
 export class SupabaseObjectStore implements ObjectStore {
@@ -28,10 +25,9 @@ export class SupabaseObjectStore implements ObjectStore {
 
   /** One ranged download; the Content-Range of the reply is captured for the object's size. */
   private async ranged(
-    path: string,
+    { bucket, encodedKey }: ImportObject,
     range: string,
   ): Promise<{ bytes: Uint8Array; total: number | null; status: number }> {
-    const { bucket, key } = splitStoragePath(path);
     let status = 0, contentRange: string | null = null;
     const capture: typeof fetch = async (input, init) => {
       const res = await this.fetchImpl(input, { ...init, signal: AbortSignal.timeout(60_000) });
@@ -44,7 +40,8 @@ export class SupabaseObjectStore implements ObjectStore {
       Authorization: `Bearer ${this.serviceKey}`,
       Range: range,
     }, capture);
-    const { data, error } = await client.from(bucket).download(key);
+    // storage-js puts the key into the URL as given: it must already be encoded.
+    const { data, error } = await client.from(bucket).download(encodedKey);
     const total = contentRange ? Number(String(contentRange).split("/")[1]) : null;
     if (error) {
       if (status === 404 || status === 400) {
@@ -61,14 +58,14 @@ export class SupabaseObjectStore implements ObjectStore {
     return { bytes: new Uint8Array(await data.arrayBuffer()), total: Number.isFinite(total) ? total : null, status };
   }
 
-  async open(path: string): Promise<ObjectReader> {
-    const head = await this.ranged(path, "bytes=0-0");
+  async open(object: ImportObject): Promise<ObjectReader> {
+    const head = await this.ranged(object, "bytes=0-0");
     const size = head.total ?? head.bytes.length;
     return {
       size,
       read: async (start, end) => {
         if (end <= start) return new Uint8Array(0);
-        const r = await this.ranged(path, `bytes=${start}-${end - 1}`);
+        const r = await this.ranged(object, `bytes=${start}-${end - 1}`);
         return r.bytes;
       },
     };

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { status: 500, retriable: false },
   // Ingest: the uploaded export cannot be used (the person has to upload another file).
   EXPORT_NOT_FOUND: { status: 422, retriable: false },
+  EXPORT_PATH_INVALID: { status: 422, retriable: false },
   EXPORT_EMPTY: { status: 422, retriable: false },
   EXPORT_UNSUPPORTED_FORMAT: { status: 422, retriable: false },
   EXPORT_TRUNCATED: { status: 422, retriable: false },

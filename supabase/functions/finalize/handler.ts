@@ -1,19 +1,21 @@
 /**
- * finalize: one verified profile write (status, totals, cost, SoulPrint text with MEMORY), the
- * old chunk generation dropped; then, in a second task that runs only after that write has
+ * finalize: the generation swap, in one transaction: the profile takes this import's staged
+ * sections and MEMORY, totals and cost, and points at this import; every older generation's rows
+ * are deleted. Then, in a second task that runs only after that write has
  * committed, the completion notification (bearer secret, 3 attempts, outcome recorded).
  */
 import {
-  dropOldChunks,
   jobInfo,
   jobTotals,
-  profileSections,
   recordNotification,
-  writeProfile,
+  stagedMemory,
+  stagedSections,
+  swapGeneration,
 } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { Runtime, StageFactory } from "../../../shared/adapters/stage-runtime.ts";
-import { soulprintText } from "../../../shared/processors/render.ts";
+import { PipelineError } from "../../../shared/processors/errors.ts";
+import { profileFields } from "../../../shared/processors/profile.ts";
 import { importCost } from "../../../shared/processors/cost-report.ts";
 
 async function notify(
@@ -73,8 +75,17 @@ export const finalize: StageFactory = (rt) =>
         return { result: n };
       }
       const t = await jobTotals(tx, job.id);
-      const { sections, memory_md } = await profileSections(tx, job.user_id);
-      await writeProfile(tx, job.user_id, {
+      const staged = await stagedSections(tx, job.id);
+      if (!staged) throw new PipelineError("INTERNAL", `import ${job.id} reached finalize without sections`);
+      const memory = await stagedMemory(tx, job.id);
+      const dropped = await swapGeneration(tx, job, {
+        ...profileFields(staged.sections, memory?.memory_md ?? null),
+        generated_by: staged.generated_by,
+        sections_source: staged.sections_source,
+        soulprint_generated_at: staged.generated_at,
+        memory_md: memory?.memory_md ?? null,
+        memory_status: memory?.memory_status ?? "none",
+        memory_error_code: memory?.memory_error_code ?? null,
         import_status: "complete",
         import_error: null,
         progress_percent: 100,
@@ -87,9 +98,7 @@ export const finalize: StageFactory = (rt) =>
         total_chunks: t.chunk_count,
         total_facts: t.fact_count,
         import_cost_json: importCost(t.cost),
-        ...(sections ? { soulprint_text: soulprintText(sections, memory_md) } : {}),
       });
-      const dropped = await dropOldChunks(tx, job);
-      return { newTasks: [{ task_key: "finalize:notify" }], result: { dropped_old_chunks: dropped } };
+      return { newTasks: [{ task_key: "finalize:notify" }], result: { dropped } };
     },
   });

@@ -7,6 +7,7 @@ import { recordWarnings, upsertConversations } from "../../../shared/adapters/im
 import { jobInfo } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { ObjectStore } from "../../../shared/adapters/storage.ts";
+import { importObject } from "../../../shared/processors/import-path.ts";
 import { type IngestCursor, ingestSlice } from "../../../shared/processors/ingest/slice.ts";
 
 /**
@@ -23,7 +24,8 @@ export function ingestHandler(store: ObjectStore) {
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async process(task, tx) {
       const job = await jobInfo(tx, task.job_id);
-      const reader = await store.open(job.storage_path);
+      // Checked again here: ingest reads with the service key, so only the owner's folder may be read.
+      const reader = await store.open(importObject(job.storage_path, job.user_id));
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
       const slice = await ingestSlice(reader.read, reader.size, cursor, {
         sliceBytes: SLICE_BYTES,

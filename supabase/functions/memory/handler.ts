@@ -1,12 +1,12 @@
 /**
  * memory (v2): MEMORY markdown from the consolidated facts, validated (five headings in order,
- * no placeholder, no fallback text); up to three attempts. Saved at once, before regenerate.
- * After repeated failure the profile records memory_status=degraded with a code; a fallback
- * text is never stored as memory.
+ * no placeholder, no fallback text); up to three attempts. Staged for regenerate and finalize
+ * (the profile takes it when finalize swaps generations). After repeated failure the generation
+ * records memory_status=degraded with a code; a fallback text is never stored as memory.
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import { getArtifact, jobInfo, writeProfile } from "../../../shared/adapters/pipeline-store.ts";
+import { getArtifact, stageMemory } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { memoryPrompt } from "../../../shared/processors/prompts.ts";
@@ -35,13 +35,12 @@ export const memory: StageFactory = (rt) =>
     },
     async process(task, tx, pre) {
       const { md, results, problems } = pre as { md: string | null; results: LlmResult[]; problems: string[] };
-      const job = await jobInfo(tx, task.job_id);
-      await writeProfile(
+      await stageMemory(
         tx,
-        job.user_id,
+        task.job_id,
         md
           ? { memory_md: md, memory_status: "ready", memory_error_code: null }
-          : { memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
+          : { memory_md: null, memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
       );
       return { counters: { cost: llmCost(results) }, result: { valid: !!md, attempts: results.length, problems } };
     },

@@ -1,10 +1,17 @@
 /**
- * quick-pass: five sections from a scored, budgeted sample in one structured call; the profile
- * becomes quick_ready so the person can chat while the full pass continues.
+ * quick-pass: five sections from a scored, budgeted sample in one structured call, staged for
+ * finalize. On a first import the profile takes them at once and becomes quick_ready, so the
+ * person can chat while the full pass continues; a re-import leaves the current SoulPrint alone.
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import { jobInfo, writeProfile } from "../../../shared/adapters/pipeline-store.ts";
+import {
+  claimFirstGeneration,
+  type JobInfo,
+  jobInfo,
+  stageSections,
+  writeProfile,
+} from "../../../shared/adapters/pipeline-store.ts";
 import { sectionsFromSample } from "../../../shared/adapters/sections.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
@@ -23,16 +30,24 @@ export const quickPass: StageFactory = (rt) =>
     },
     async process(_task, tx, pre) {
       const { job, r, sampled, chars } = pre as {
-        job: { user_id: string };
+        job: JobInfo;
         r: LlmResult<Sections>;
         sampled: number;
         chars: number;
       };
       const sections = r.value!;
-      await writeProfile(tx, job.user_id, {
-        ...profileFields(sections, null),
-        generated_by: `${r.provider}/${r.model}`,
+      const generated_by = `${r.provider}/${r.model}`;
+      await stageSections(tx, job.id, {
+        sections,
+        generated_by,
         sections_source: "quick_pass",
+        generated_at: new Date().toISOString(),
+      });
+      const first = await claimFirstGeneration(tx, job);
+      await writeProfile(tx, job.user_id, {
+        ...(first
+          ? { ...profileFields(sections, null), generated_by, sections_source: "quick_pass", soulprint_generated_at: new Date() }
+          : {}),
         import_status: "quick_ready",
         import_error: null,
         progress_percent: 100,
@@ -40,8 +55,10 @@ export const quickPass: StageFactory = (rt) =>
         full_pass_status: "processing",
         full_pass_started_at: new Date(),
         full_pass_error: null,
-        soulprint_generated_at: new Date(),
       });
-      return { counters: { cost: llmCost([r]) }, result: { sampled, chars, ai_name: sections.identity.ai_name } };
+      return {
+        counters: { cost: llmCost([r]) },
+        result: { sampled, chars, ai_name: sections.identity.ai_name, first_generation: first },
+      };
     },
   });
