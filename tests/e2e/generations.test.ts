@@ -1,7 +1,7 @@
 // Generations: a re-import builds beside the current SoulPrint and swaps at finalize. Import A
 // completes; import B is then stopped at each of extract, memory, regenerate and finalize (the
-// stage is held by taking its claim lock, so no task of it starts; then the job fails as a dead
-// task would fail it): while B runs and after it fails, A's profile, MEMORY, chunks, facts and search results are
+// stage's concurrency cap is set to 1 and a placeholder task holds that one slot under a long
+// lease, so no task of the stage starts; then the job fails as a dead task would fail it): while B runs and after it fails, A's profile, MEMORY, chunks, facts and search results are
 // exactly as before, and none of B's rows remain. A last import C succeeds and replaces A whole.
 import assert from "node:assert/strict";
 import type postgres from "postgres";
@@ -65,16 +65,17 @@ const terminal = (sql: postgres.Sql, id: string) =>
     100,
   );
 
-/** Everything the person can read of their SoulPrint, as values that compare exactly. */
+/** The person's SoulPrint: the profile and their current generation's rows, as values that compare exactly. */
 async function snapshot(sql: postgres.Sql, userId: string) {
   const profile = first(await sql`select * from public.user_profiles where user_id = ${userId}`);
+  const gen = profile.generation_id as string;
   const chunks = await sql`select id, job_id, conversation_id, chunk_index, md5(content) as content,
                                   md5(embedding::text) as embedding
-                             from public.conversation_chunks where user_id = ${userId} order by id`;
+                             from public.conversation_chunks where job_id = ${gen} order by id`;
   const facts = await sql`select id, job_id, chunk_id, category, fact from public.memory_facts
-                           where user_id = ${userId} order by id`;
+                           where job_id = ${gen} order by id`;
   const conversations = await sql`select job_id, conversation_id, md5(messages::text) as messages
-                                    from public.raw_conversations where user_id = ${userId} order by conversation_id`;
+                                    from public.raw_conversations where job_id = ${gen} order by conversation_id`;
   const vector = (await new OfflineEmbedder(768).embed(["what am I working on and planning"]))
     .vectors[0]!;
   const search = await sql.begin(async (tx) => {
@@ -103,6 +104,13 @@ async function rowsOf(sql: postgres.Sql, jobId: string) {
 
 Deno.test("generations: a failed re-import leaves the current SoulPrint exactly as it was", async (t) => {
   const sql = adminDb();
+  const caps = await sql`select stage, concurrency_cap from private.stages`;
+  // The placeholder task belongs to a diagnostic job of another user (it never runs).
+  const other = await createUser(sql, "generations-hold");
+  const { id: holder } = first(
+    await sql`insert into public.processing_jobs (user_id, storage_path, pipeline_version)
+              values (${other.id}, ${`imports/${other.id}/hold.json`}, 'selftest') returning id`,
+  );
   try {
     const user = await createUser(sql, "generations");
     const a = await startImport(sql, user, factsExport(1));
@@ -114,9 +122,11 @@ Deno.test("generations: a failed re-import leaves the current SoulPrint exactly 
 
     for (const stage of ["extract", "memory", "regenerate", "finalize"]) {
       await t.step(`import B stopped at ${stage}`, async () => {
-        // private.claim_tasks serialises a stage's claims with this advisory lock: holding it holds the stage.
-        const hold = await sql.reserve();
-        await hold`select pg_advisory_lock(hashtextextended(${"private.claim_tasks:" + stage}, 0))`;
+        await sql`update private.stages set concurrency_cap = 1 where stage = ${stage}`;
+        await sql`insert into private.job_tasks (job_id, stage, task_key, state, lease_token, lease_until, max_attempts)
+                  values (${holder}, ${stage}, ${
+          "hold:" + stage
+        }, 'running', gen_random_uuid(), now() + interval '1 hour', 1)`;
         const b = await startImport(sql, user, factsExport(2));
         try {
           await waitFor(async () => (await jobStatus(sql, b)).status === stage || null, 90_000, 100);
@@ -125,8 +135,12 @@ Deno.test("generations: a failed re-import leaves the current SoulPrint exactly 
           assert.deepEqual(await snapshot(sql, user.id), before, `while B is at ${stage}`);
           await sql`select private.fail_job(${b}, ${stage}, 'INTERNAL', 'stopped by the generations test')`;
         } finally {
-          await hold`select pg_advisory_unlock_all()`;
-          hold.release();
+          await sql`update public.processing_jobs set status = 'cancelled'
+                     where id = ${b} and status not in ('complete', 'failed', 'cancelled')`;
+          await sql`delete from private.job_tasks where job_id = ${holder} and task_key = ${"hold:" + stage}`;
+          await sql`update private.stages set concurrency_cap = ${
+            caps.find((c) => c.stage === stage)!.concurrency_cap
+          } where stage = ${stage}`;
         }
         const j = await jobStatus(sql, b);
         assert.equal(j.status, "failed");
@@ -139,7 +153,7 @@ Deno.test("generations: a failed re-import leaves the current SoulPrint exactly 
     await t.step("retrying a discarded import starts its upload again as a new import", async () => {
       const [failed] = await sql`select id, storage_path from public.processing_jobs
                                   where user_id = ${user.id} and status = 'failed' order by created_at desc limit 1`;
-      const [retried] = await sql`select (public.retry_job(${failed!.id})).*`;
+      const [retried] = await sql`select * from public.retry_job(${failed!.id})`;
       assert.notEqual(retried!.id, failed!.id);
       assert.equal(retried!.storage_path, failed!.storage_path);
       assert.equal(retried!.attempts, 2);
@@ -154,13 +168,20 @@ Deno.test("generations: a failed re-import leaves the current SoulPrint exactly 
       const after = await snapshot(sql, user.id);
       assert.equal(JSON.parse(after.profile.generation_id!), c);
       assert.ok(after.chunks.length > 0);
-      assert.ok(after.chunks.every((k) => k.job_id === c), "only C's chunks remain");
-      assert.ok(after.facts.every((f) => f.job_id === c), "only C's facts remain");
-      assert.ok(after.conversations.every((r) => r.job_id === c), "only C's conversations remain");
+      const left = first(
+        await sql`select (select count(*)::int from public.conversation_chunks where user_id = ${user.id} and job_id <> ${c}) as chunks,
+                         (select count(*)::int from public.memory_facts where user_id = ${user.id} and job_id <> ${c}) as facts,
+                         (select count(*)::int from public.raw_conversations where user_id = ${user.id} and job_id <> ${c}) as convs`,
+      );
+      assert.deepEqual(left, { chunks: 0, facts: 0, convs: 0 }, "only C's rows remain");
       assert.deepEqual(await rowsOf(sql, a), { conversations: 0, chunks: 0, facts: 0, artifacts: 0 });
       assert.notEqual(after.profile.soulprint_text, before.profile.soulprint_text);
     });
   } finally {
+    for (const c of caps) {
+      await sql`update private.stages set concurrency_cap = ${c.concurrency_cap} where stage = ${c.stage}`;
+    }
+    await sql`delete from private.job_tasks where job_id = ${holder} and task_key like 'hold:%'`;
     await sql.end();
   }
 });
