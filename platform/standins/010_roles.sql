@@ -11,6 +11,13 @@ grant anon, authenticated, service_role to authenticator;
 grant anon, authenticated, service_role to postgres;
 
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+-- Set once, as Supabase does when a project is created: migrations narrow these defaults
+-- (20261129030100), and restarting the platform must not widen them again.
+do $$
+begin
+  if not exists (select from pg_default_acl where defaclrole = 'postgres'::regrole and defaclnamespace = 'public'::regnamespace) then
+    alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+  end if;
+end $$;

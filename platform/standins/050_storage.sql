@@ -34,7 +34,14 @@ create table if not exists storage.objects (
 
 alter table storage.buckets enable row level security;
 alter table storage.objects enable row level security;
-grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+-- Granted once, when the tables are new (as on Supabase): migrations narrow these grants
+-- (20261129030000), and restarting the platform must not widen them again.
+do $$
+begin
+  if (select relacl from pg_class where oid = 'storage.objects'::regclass) is null then
+    grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+  end if;
+end $$;
 
 create or replace function storage.foldername(name text) returns text[]
 language sql immutable as $$

@@ -1,7 +1,9 @@
 /**
- * Retrieval and persistence for the query and chat functions. Every read and write runs as the
- * calling user (role authenticated + JWT claims, exactly as PostgREST would), so RLS and
- * auth.uid() decide what is visible: a user can only ever reach their own chunks and chats.
+ * Retrieval and persistence for the query and chat functions. Every read, and every write of the
+ * person's own, runs as the calling user (role authenticated + JWT claims, exactly as PostgREST
+ * would), so RLS and auth.uid() decide what is visible: a user can only ever reach their own
+ * chunks and chats. The companion's replies are the one write users may not make themselves;
+ * they go through the function's own connection (saveAssistantMessage).
  */
 import type { Db } from "./db.ts";
 import type { Embedder } from "./embedder.ts";
@@ -104,19 +106,32 @@ export async function openChat(db: Db, userId: string, conversationId: string | 
   });
 }
 
-export async function saveMessage(
-  db: Db,
-  userId: string,
-  conversationId: string,
-  role: "user" | "assistant",
-  content: string,
-  complete = true,
-) {
+/** Adds the person's own turn, as the person: RLS admits only `role = 'user'` in their own chat. */
+export async function saveUserMessage(db: Db, userId: string, conversationId: string, content: string) {
   await asUser(
     db,
     userId,
     (tx) =>
-      tx`insert into public.chat_messages (user_id, conversation_id, role, content, complete)
-                                      values (${userId}, ${conversationId}, ${role}, ${content}, ${complete})`,
+      tx`insert into public.chat_messages (user_id, conversation_id, role, content)
+                                      values (${userId}, ${conversationId}, 'user', ${content})`,
   );
+}
+
+/**
+ * Adds the companion's reply. Users may not write assistant turns (RLS), so this runs on the
+ * function's own connection; the conversation must still belong to `userId`, checked in the
+ * same statement. Throws when it does not (nothing is written).
+ */
+export async function saveAssistantMessage(
+  db: Db,
+  userId: string,
+  conversationId: string,
+  content: string,
+  complete = true,
+) {
+  const rows = await db`insert into public.chat_messages (user_id, conversation_id, role, content, complete)
+    select c.user_id, c.id, 'assistant', ${content}::text, ${complete}::boolean
+      from public.chat_conversations c where c.id = ${conversationId}::uuid and c.user_id = ${userId}::uuid
+    returning id`;
+  if (rows.length !== 1) throw new Error(`saveAssistantMessage: chat ${conversationId} is not ${userId}'s`);
 }

@@ -2,6 +2,7 @@
 // JSON mode, and chat persistence.
 import assert from "node:assert/strict";
 import { adminDb, API_URL, createUser, first, keys, userClient, waitFor } from "../_support/platform.ts";
+import { asUser, saveAssistantMessage } from "../../shared/adapters/chat.ts";
 
 const FIXTURE = new URL("../fixtures/exports/chatgpt-tree.json", import.meta.url);
 
@@ -99,6 +100,24 @@ Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved c
     r = await post("chat", other.token, { message: "hi", conversation_id: convId });
     assert.equal(r.status, 404, "another user's chat is not found");
     await r.body?.cancel();
+
+    // Replies are written by the function, never by the person: as the user, an assistant turn
+    // is refused by RLS; the function's own write still checks whose chat it is.
+    await assert.rejects(
+      asUser(
+        sql,
+        user.id,
+        (tx) =>
+          tx`insert into public.chat_messages (user_id, conversation_id, role, content)
+             values (${user.id}, ${convId}, 'assistant', 'forged reply')`,
+      ),
+      /row-level security/,
+    );
+    await assert.rejects(saveAssistantMessage(sql, other.id, convId, "misrouted reply"), /is not/);
+    const { n } = first(
+      await sql`select count(*)::int as n from public.chat_messages where conversation_id = ${convId}`,
+    );
+    assert.equal(n, 2, "neither the forged nor the misrouted reply was written");
   } finally {
     await sql.end();
   }

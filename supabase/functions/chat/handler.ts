@@ -4,7 +4,7 @@
  * the stream ends (marked incomplete if the client went away first).
  */
 import { z } from "zod";
-import { openChat, retrieve, saveMessage } from "../../../shared/adapters/chat.ts";
+import { openChat, retrieve, saveAssistantMessage, saveUserMessage } from "../../../shared/adapters/chat.ts";
 import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
@@ -24,7 +24,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
     const body = parseBody(ChatBody, await readJson(req));
     const chat = await openChat(deps.db, user.id, body.conversation_id, 10);
     if (!chat) throw new PipelineError("NOT_FOUND", "no such chat");
-    await saveMessage(deps.db, user.id, chat.id, "user", body.message);
+    await saveUserMessage(deps.db, user.id, chat.id, body.message);
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
     const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: chat.total });
     const request = {
@@ -35,7 +35,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
       purpose: "chat",
     };
     const save = (text: string, complete: boolean) =>
-      text ? saveMessage(deps.db, user.id, chat.id, "assistant", text, complete) : Promise.resolve();
+      text ? saveAssistantMessage(deps.db, user.id, chat.id, text, complete) : Promise.resolve();
     if (!body.stream) {
       const r = await deps.llm.complete(request);
       await save(r.text, true);
