@@ -69,7 +69,7 @@ async function runImport(sql: postgres.Sql, user: { id: string; token: string })
       );
       return ["complete", "failed", "cancelled"].includes(j.status) ? j : null;
     },
-    120_000,
+    180_000, // after the reload every function boots cold, behind earlier tests' jobs
     100,
   );
   assert.equal(job.status, "complete", `${job.error_code} ${job.error_message}`);
