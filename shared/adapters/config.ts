@@ -12,7 +12,10 @@ export interface PlatformConfig {
   readonly dbUrl: string;
   /** Secret keys that authenticate server-to-server calls (the service secret). */
   readonly serviceKeys: readonly string[];
-  /** Completion notification endpoint and its bearer secret (optional). */
+  /**
+   * Completion webhook endpoint and its Standard Webhooks signing secret (`whsec_<base64>`):
+   * both or neither. See {@link webhookProblems} for the rules.
+   */
   readonly webhookUrl: string | null;
   readonly webhookSecret: string | null;
 }
@@ -44,19 +47,58 @@ export function loadPlatformConfig(env: Env = Deno.env): PlatformConfig {
     env.get("SUPABASE_SERVICE_ROLE_KEY"),
   ].filter((k): k is string => !!k);
   if (serviceKeys.length === 0) problems.push("SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY (missing)");
-  if (problems.length) {
-    throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
-  }
   const webhookUrl = env.get("COMPLETION_WEBHOOK_URL") || null;
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) problems.push("COMPLETION_WEBHOOK_URL (not an http(s) URL)");
+  const webhookSecret = env.get("COMPLETION_WEBHOOK_SECRET") || null;
+  problems.push(...webhookProblems(webhookUrl, webhookSecret, url?.startsWith("http://") ?? false));
   if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
   return Object.freeze({
     supabaseUrl: url!.replace(/\/$/, ""),
     dbUrl: dbUrl!,
     serviceKeys: Object.freeze(serviceKeys),
     webhookUrl,
-    webhookSecret: env.get("COMPLETION_WEBHOOK_SECRET") || null,
+    webhookSecret,
   });
+}
+
+/** Hosts that never leave the machine, so plain http to them exposes nothing. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" ||
+    /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * Problems with the completion webhook settings (empty when they are usable or both unset).
+ * - The URL is https. Plain http is allowed only to a loopback host, or when the project itself
+ *   is served over plain http (`SUPABASE_URL` http://…: a local stack; hosted projects are https).
+ * - A URL needs a secret: every delivery is signed, and a receiver cannot trust an unsigned one.
+ * - The secret is `whsec_` + base64 of 24 to 64 bytes (the Standard Webhooks form). A plain
+ *   string is refused rather than guessed at: receivers' Standard Webhooks libraries would
+ *   base64-decode it to a different key, and every signature would silently fail to verify.
+ * @param platformIsLocal whether the project is served over plain http (a local stack).
+ */
+export function webhookProblems(url: string | null, secret: string | null, platformIsLocal: boolean): string[] {
+  const problems: string[] = [];
+  if (url) {
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol)) {
+      problems.push("COMPLETION_WEBHOOK_URL (not an http(s) URL)");
+    } else if (parsed.protocol === "http:" && !platformIsLocal && !isLoopbackHost(parsed.hostname)) {
+      problems.push("COMPLETION_WEBHOOK_URL (must be https; plain http only to a loopback host or on a local stack)");
+    }
+    if (!secret) problems.push("COMPLETION_WEBHOOK_SECRET (missing: required with COMPLETION_WEBHOOK_URL)");
+  }
+  if (secret && signingKeyLength(secret) === null) {
+    problems.push("COMPLETION_WEBHOOK_SECRET (expected whsec_ followed by the base64 of 24 to 64 random bytes)");
+  }
+  return problems;
+}
+
+/** Bytes of key in a `whsec_<base64>` secret, or null when it is not of that form or size. */
+function signingKeyLength(secret: string): number | null {
+  const b64 = secret.match(/^whsec_([A-Za-z0-9+/]+={0,2})$/)?.[1];
+  if (!b64 || b64.length % 4 !== 0) return null;
+  const n = atob(b64).length;
+  return n >= 24 && n <= 64 ? n : null;
 }
 
 /**

@@ -284,11 +284,36 @@ export async function swapGeneration(tx: Tx, job: JobInfo, fields: Record<string
   return { facts: facts.count, chunks: chunks.count, conversations: convs.count };
 }
 
-export async function recordNotification(
+/**
+ * The completion notification, written in the transaction that completes the job: with a
+ * webhook configured, an outbox row (private.webhook_deliveries; its insert trigger kicks the
+ * notify function, which signs and sends it, and the sweeper retries it), else a 'skipped'
+ * entry in private.notifications. Idempotent per job (a retried finalize adds nothing).
+ * @returns "queued" or "skipped"
+ */
+export async function enqueueCompletionNotification(
   tx: Tx,
-  jobId: string,
-  n: { url: string; attempts: number; status: number | null; outcome: string; error: string | null },
-) {
-  await tx`insert into private.notifications (job_id, url, attempts, status_code, outcome, error)
-           values (${jobId}, ${n.url}, ${n.attempts}, ${n.status}, ${n.outcome}, ${n.error})`;
+  job: JobInfo,
+  totals: Awaited<ReturnType<typeof jobTotals>>,
+  webhookConfigured: boolean,
+): Promise<"queued" | "skipped"> {
+  if (!webhookConfigured) {
+    await tx`insert into private.notifications (job_id, url, attempts, outcome, error)
+             select ${job.id}, '', 0, 'skipped', 'no COMPLETION_WEBHOOK_URL configured'
+              where not exists (select from private.notifications where job_id = ${job.id} and outcome = 'skipped')`;
+    return "skipped";
+  }
+  const payload = {
+    type: "import.completed",
+    job_id: job.id,
+    user_id: job.user_id,
+    soulprint_ready: true,
+    conversations: totals.conversation_count,
+    messages: totals.message_count,
+    chunks: totals.chunk_count,
+    facts: totals.fact_count,
+  };
+  await tx`insert into private.webhook_deliveries (job_id, payload) values (${job.id}, ${tx.json(payload)})
+           on conflict (job_id) do nothing`;
+  return "queued";
 }

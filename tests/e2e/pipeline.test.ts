@@ -3,12 +3,14 @@
 // the protocol test server with 20 % 429s and a conversation that tries to instruct the analyser.
 import assert from "node:assert/strict";
 import type postgres from "postgres";
+import { Webhook } from "standardwebhooks";
 import { startProviderServer } from "../../platform/provider-server.ts";
 import { MEMORY_HEADINGS } from "../../shared/processors/render.ts";
 import { adminDb, API_URL, createUser, first, userClient, waitFor } from "../_support/platform.ts";
 
 const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 const FUNCTIONS_ENV = new URL("../../.platform/functions.env", import.meta.url);
+const HOOK_SECRET = "whsec_" + btoa("e2e completion webhook secret");
 
 async function runImport(sql: postgres.Sql, bytes: Uint8Array, label: string) {
   const user = await createUser(sql, label);
@@ -84,10 +86,11 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
   const sql = adminDb();
   const server = startProviderServer({ rate429: 0.2, retryAfterS: 0, seed: 3 });
   const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    hooks.push({ auth: req.headers.get("authorization"), body: await req.json() });
+    const text = await req.text();
+    hooks.push({ text, headers: Object.fromEntries(req.headers), body: JSON.parse(text) });
     return new Response("ok");
   });
-  const hooks: { auth: string | null; body: Record<string, unknown> }[] = [];
+  const hooks: { text: string; headers: Record<string, string>; body: Record<string, unknown> }[] = [];
   try {
     await Deno.writeTextFile(
       FUNCTIONS_ENV,
@@ -97,7 +100,7 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
         `ANTHROPIC_BASE_URL=${server.url}`,
         "LLM_RPM=6000",
         `COMPLETION_WEBHOOK_URL=http://127.0.0.1:${hook.addr.port}/done`,
-        "COMPLETION_WEBHOOK_SECRET=hook-secret",
+        `COMPLETION_WEBHOOK_SECRET=${HOOK_SECRET}`,
       ].join("\n") + "\n",
     );
     await (await fetch(`${API_URL}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
@@ -144,9 +147,11 @@ Deno.test("pipeline, Anthropic protocol server with 20 % 429s and an injection a
       20_000,
       100,
     );
-    assert.equal(delivered.auth, "Bearer hook-secret");
-    const { outcome } = first(await sql`select outcome from private.notifications where job_id = ${r.job.id}`);
-    assert.equal(outcome, "delivered");
+    assert.equal(delivered.body.job_id, r.job.id);
+    assert.doesNotThrow(() => new Webhook(HOOK_SECRET).verify(delivered.text, delivered.headers), "signed");
+    await waitFor(async () =>
+      (await sql`select from private.notifications where job_id = ${r.job.id} and outcome = 'delivered'`)[0]
+    );
   } finally {
     await Deno.remove(FUNCTIONS_ENV).catch(() => {});
     await (await fetch(`${API_URL}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
