@@ -3,7 +3,6 @@
 // the provider receives), a flood from one user is cut off with 429 while others are unaffected,
 // forged or wrong tokens get a coded 401, and an internal failure shows only a generic message.
 import assert from "node:assert/strict";
-import { SignJWT } from "jose";
 import { createUserVerifier } from "../../shared/adapters/auth.ts";
 import { loadUserAccessConfig } from "../../shared/adapters/config.ts";
 import { createDb } from "../../shared/adapters/db.ts";
