@@ -65,7 +65,9 @@ try {
 
   await Deno.writeTextFile(
     envFile,
-    `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n`,
+    `LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=bench\nANTHROPIC_BASE_URL=${server.url}\nLLM_RPM=100000\nLLM_TPM=100000000\n` +
+      // One user plays 50 clients here: lift the per-user limit for the measurement.
+      `USER_RATE_BURST=100000\nUSER_RATE_PER_MINUTE=100000\n`,
   );
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await new Promise((r) => setTimeout(r, 2000));

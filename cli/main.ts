@@ -26,11 +26,24 @@ const flag = (name: string) => {
 };
 const positional = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1]!.startsWith("--")));
 
-async function ensureUser(id: string): Promise<string> {
-  await sql`insert into auth.users (id, email) values (${id}, ${`cli-${
-    id.slice(0, 8)
-  }@soulprint.local`}) on conflict (id) do nothing`;
-  return id;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The auth user with this id: an existing one is reused as it is; otherwise one is created with
+ * an email derived from the whole id (ids that share a prefix never collide). Null when the id
+ * is not a UUID or the address is already taken by another user.
+ */
+async function ensureUser(raw: string): Promise<string | null> {
+  if (!UUID.test(raw)) {
+    console.error(`--user ${raw}: not a user id (expected a UUID)`);
+    return null;
+  }
+  const id = raw.toLowerCase();
+  const email = `cli-${id}@soulprint.local`;
+  await sql`insert into auth.users (id, email) values (${id}, ${email}) on conflict do nothing`;
+  const [u] = await sql`select id from auth.users where id = ${id}`;
+  if (!u) console.error(`--user ${id}: cannot create the user: ${email} already belongs to another user`);
+  return u ? id : null;
 }
 
 function bar(p: number): string {
@@ -123,6 +136,7 @@ async function importCmd(): Promise<number> {
     return 2;
   }
   const userId = await ensureUser(flag("user") ?? LOCAL_USER);
+  if (!userId) return 2;
   const [active] =
     await sql`select id, status from public.processing_jobs where user_id = ${userId} and status not in ('complete', 'failed', 'cancelled')`;
   if (active) {

@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { Gateway } from "./gateway.ts";
-import { projectKeys } from "./jwt.ts";
+import { LOCAL_JWT_SECRET, projectKeys } from "./jwt.ts";
 import { NetWorker } from "./net-worker.ts";
 import { StorageApi } from "./storage.ts";
 
@@ -31,6 +31,8 @@ const gateway = new Gateway({
     SUPABASE_SERVICE_ROLE_KEY: keys.service_role_key,
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
+    // The legacy HS256 secret this stack signs with, so functions verify user tokens themselves.
+    SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
   },
   workersPerFunction: defaultWorkers,
   requestsPerWorker: defaultRequestsPerWorker,

@@ -59,7 +59,7 @@ export async function retrieve(
     const [r] = await tx`select
         (select row_to_json(p) from (select sections, memory_md, soulprint_text, ai_name
                                        from public.user_profiles where user_id = auth.uid()) p) as profile,
-        coalesce((select json_agg(h order by h.n) from (select title, content, created_at, rrf_score, n
+        coalesce((select json_agg(h order by h.n) from (select id, title, content, created_at, rrf_score, n
           from public.hybrid_search_chunks(${keywordQuery(message)}, ${
       vector ? JSON.stringify(vector) : null
     }::extensions.vector, ${count})
@@ -67,13 +67,16 @@ export async function retrieve(
     const p = r!.profile as
       | { sections: Sections | null; memory_md: string | null; soulprint_text: string | null; ai_name: string | null }
       | null;
-    const rows = r!.chunks as Array<{ title: string; content: string; created_at: string; rrf_score: number }>;
+    const rows = r!.chunks as Array<
+      { id: string; title: string; content: string; created_at: string; rrf_score: number }
+    >;
     return {
       sections: p?.sections ?? null,
       memoryMd: p?.memory_md ?? null,
       soulprintText: p?.soulprint_text ?? null,
       aiName: p?.ai_name ?? "Nova",
       chunks: rows.map((r) => ({
+        id: r.id,
         title: r.title,
         content: r.content,
         created_at: new Date(r.created_at).toISOString(),

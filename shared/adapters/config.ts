@@ -178,3 +178,50 @@ export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
   }
   return Object.freeze(cfg);
 }
+
+/** How the user-facing functions (query, chat) check callers and limit them. */
+export interface UserAccessConfig {
+  /** Inline JWKS (SUPABASE_JWKS, `{"keys":[...]}` or `[...]`), else null. */
+  readonly jwks: { keys: Record<string, unknown>[] } | null;
+  /** Where to fetch the JWKS when none is inline: `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`. */
+  readonly jwksUrl: string;
+  /** Legacy HS256 secret (SUPABASE_JWT_SECRET or JWT_SECRET), or null when HS256 tokens are refused. */
+  readonly jwtSecret: string | null;
+  /** Per-user token bucket per function: USER_RATE_BURST requests (@default 20), refilled at USER_RATE_PER_MINUTE (@default 10). */
+  readonly userRate: { burst: number; perMinute: number };
+}
+
+/** @throws PipelineError CONFIG_INVALID naming every problem. */
+export function loadUserAccessConfig(env: Env = Deno.env): UserAccessConfig {
+  const problems: string[] = [];
+  const url = env.get("SUPABASE_URL");
+  if (!url || !/^https?:\/\//.test(url)) problems.push("SUPABASE_URL (missing or not an http(s) URL)");
+  let jwks: UserAccessConfig["jwks"] = null;
+  const rawJwks = env.get("SUPABASE_JWKS");
+  if (rawJwks) {
+    try {
+      const v = JSON.parse(rawJwks);
+      const keys = Array.isArray(v) ? v : v?.keys;
+      if (!Array.isArray(keys) || keys.some((k) => typeof k !== "object" || !k)) throw new Error();
+      jwks = { keys };
+    } catch {
+      problems.push('SUPABASE_JWKS (not a JSON Web Key Set: {"keys":[...]} or [...])');
+    }
+  }
+  const jwtSecret = env.get("SUPABASE_JWT_SECRET") || env.get("JWT_SECRET") || null;
+  if (jwtSecret && jwtSecret.length < 32) problems.push("SUPABASE_JWT_SECRET (shorter than 32 characters)");
+  const num = (k: string, d: number) => {
+    const v = env.get(k);
+    const n = v === undefined || v === "" ? d : Number(v);
+    if (!Number.isFinite(n) || n <= 0) problems.push(`${k} (not a positive number)`);
+    return n;
+  };
+  const userRate = { burst: num("USER_RATE_BURST", 20), perMinute: num("USER_RATE_PER_MINUTE", 10) };
+  if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
+  return Object.freeze({
+    jwks,
+    jwksUrl: `${url!.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`,
+    jwtSecret,
+    userRate: Object.freeze(userRate),
+  });
+}

@@ -1,7 +1,8 @@
 /**
- * HTTP helpers shared by every handler: caller authentication and coded error responses.
+ * HTTP helpers shared by every handler: service-caller authentication and coded error responses
+ * (user authentication is in auth.ts).
  */
-import { normalizeError, PipelineError } from "../processors/errors.ts";
+import { normalizeError, PipelineError, type PublicError } from "../processors/errors.ts";
 
 /** Constant-time string comparison, so a wrong secret's timing reveals nothing. */
 function safeEqual(a: string, b: string): boolean {
@@ -23,32 +24,32 @@ export function requireServiceCaller(req: Request, serviceKeys: readonly string[
 }
 
 /**
- * The signed-in user of a request. The signature was checked by the platform's gateway before
- * the function ran (verify_jwt = true in config.toml); here the claims are read and checked.
- * @throws PipelineError AUTH_MISSING / AUTH_INVALID
+ * The public form of any failure: `{code, message, retriable}` with a safe message (never the
+ * internal text). Our faults (5xx) also get a request id, logged together with the real error
+ * and its cause so an operator can find it from what the client reports.
  */
-export function requireUser(req: Request, nowSeconds = Date.now() / 1000): { id: string; email?: string } {
-  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-  if (!token) throw new PipelineError("AUTH_MISSING", "sign in first: missing bearer token");
-  try {
-    const body = token.split(".")[1]!;
-    const claims = JSON.parse(
-      atob(body.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - body.length % 4) % 4)),
-    );
-    if (claims.role !== "authenticated" || typeof claims.sub !== "string" || (claims.exp && claims.exp < nowSeconds)) {
-      throw new Error();
-    }
-    return { id: claims.sub, email: claims.email };
-  } catch {
-    throw new PipelineError("AUTH_INVALID", "the token is not a signed-in user's token");
-  }
+export function publicError(err: unknown): { status: number; body: PublicError; retryAfterS?: number } {
+  const e = normalizeError(err);
+  if (e.status < 500) return { status: e.status, body: e.toPublic(), retryAfterS: e.retryAfterS };
+  const requestId = crypto.randomUUID();
+  const cause = e.cause instanceof Error ? e.cause : null;
+  console.error(JSON.stringify({
+    event: "request.failed",
+    requestId,
+    code: e.code,
+    message: e.message.slice(0, 1000),
+    cause: cause ? `${cause.name}: ${cause.message}`.slice(0, 1000) : undefined,
+    stack: (cause ?? e).stack?.slice(0, 2000),
+  }));
+  return { status: e.status, body: e.toPublic(requestId) };
 }
 
-/** A JSON error body `{code, message, retriable}` with the code's status. */
+/** A JSON error response: the public body, the code's status, and Retry-After when known. */
 export function errorResponse(err: unknown): Response {
-  const e = normalizeError(err);
-  if (e.status >= 500) console.error(JSON.stringify({ event: "request.failed", code: e.code, message: e.message }));
-  return Response.json(e.toJSON(), { status: e.status });
+  const { status, body, retryAfterS } = publicError(err);
+  const headers: Record<string, string> = retryAfterS !== undefined ? { "retry-after": String(retryAfterS) } : {};
+  if (body.request_id) headers["x-request-id"] = body.request_id;
+  return Response.json(body, { status, headers });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { publicError } from "./http.ts";
 import type { LlmProvider, LlmRequest, StreamingLlmProvider } from "./llm/types.ts";
 
 /**
@@ -46,7 +47,8 @@ export function sseResponse(
         text += value;
         c.enqueue(enc.encode(`data: ${JSON.stringify({ content: value })}\n\n`));
       } catch (err) {
-        c.enqueue(enc.encode(`data: ${JSON.stringify({ type: "error", message: String(err).slice(0, 300) })}\n\n`));
+        // The coded, safe form only; the real error is logged under the event's request id.
+        c.enqueue(enc.encode(`data: ${JSON.stringify({ type: "error", ...publicError(err).body })}\n\n`));
         c.close();
         await end(false);
       }

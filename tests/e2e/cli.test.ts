@@ -52,3 +52,32 @@ Deno.test("cli: a file that is not an export fails with the job's error code and
     await Deno.remove(file);
   }
 });
+
+Deno.test("cli: --user works for any id: ids sharing a prefix, an existing user, and a non-id is refused", async () => {
+  const { adminDb } = await import("../_support/platform.ts");
+  const sql = adminDb();
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const tail = () => crypto.randomUUID().slice(8);
+  const prefix = crypto.randomUUID().slice(0, 8);
+  const [a, b, existing] = [`${prefix}${tail()}`, `${prefix}${tail()}`, crypto.randomUUID()];
+  try {
+    await Deno.writeTextFile(file, "these are my notes, not an export\n");
+    await sql`insert into auth.users (id, email) values (${existing}, ${`someone-${existing}@example.test`})`;
+    for (const id of [a, b, existing, a.toUpperCase()]) {
+      const r = await soulprint("import", file, "--out", `${file}.out`, "--user", id);
+      assert.match(r.stderr, /import failed: EXPORT_UNSUPPORTED_FORMAT: /, `${id}: ${r.stderr}`);
+    }
+    const users = await sql`select id, email from auth.users where id in (${a}, ${b}, ${existing}) order by email`;
+    assert.deepEqual(
+      users.map((u) => u.email).sort(),
+      [`cli-${a}@soulprint.local`, `cli-${b}@soulprint.local`, `someone-${existing}@example.test`].sort(),
+    );
+    const bad = await soulprint("import", file, "--user", "not-a-uuid");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--user not-a-uuid: not a user id/);
+  } finally {
+    await sql`delete from auth.users where id in (${a}, ${b}, ${existing})`;
+    await sql.end();
+    await Deno.remove(file);
+  }
+});

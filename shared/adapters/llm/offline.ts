@@ -103,8 +103,12 @@ function sections(data: string) {
 }
 
 function chatReply(req: LlmRequest): string {
-  const question = req.messages.at(-1)?.content ?? "";
-  const context = req.system.split("## CONTEXT")[1] ?? "";
+  // The person's turn: fenced <retrieved_chunk> data, then their <message> (chat-prompt.ts).
+  const turn = req.messages.at(-1)?.content ?? "";
+  const question = fenced(req, "message") || turn;
+  const context = [...turn.matchAll(/<retrieved_chunk[^>]*>([\s\S]*?)<\/retrieved_chunk>/g)].map((m) => m[1]).join(
+    "\n",
+  );
   const q = new Set(words(question).filter((w) => w.length > 3));
   const lines = context.split("\n").filter((l) => l.startsWith("User:") && words(l).some((w) => q.has(w))).slice(0, 3);
   return lines.length

@@ -5,9 +5,9 @@
  */
 import { z } from "zod";
 import { openChat, retrieve, saveAssistantMessage, saveUserMessage } from "../../../shared/adapters/chat.ts";
-import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
+import { errorResponse, readJson } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
-import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
+import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 import { parseBody, type QueryDeps } from "../query/handler.ts";
 
@@ -20,7 +20,8 @@ const ChatBody = z.object({
 export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
-    const user = requireUser(req);
+    const user = await deps.auth.verify(req);
+    await deps.limits.take(user.id, "chat");
     const body = parseBody(ChatBody, await readJson(req));
     const chat = await openChat(deps.db, user.id, body.conversation_id, 10);
     if (!chat) throw new PipelineError("NOT_FOUND", "no such chat");
@@ -29,7 +30,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
     const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: chat.total });
     const request = {
       system,
-      messages: [...chat.history, { role: "user" as const, content: body.message }],
+      messages: [...chat.history, { role: "user" as const, content: buildUserTurn(ctx, body.message) }],
       maxTokens: 2048,
       temperature: 0.7,
       purpose: "chat",

@@ -7,16 +7,22 @@ import { z } from "zod";
 import { retrieve } from "../../../shared/adapters/chat.ts";
 import type { Db } from "../../../shared/adapters/db.ts";
 import type { Embedder } from "../../../shared/adapters/embedder.ts";
-import { errorResponse, readJson, requireUser } from "../../../shared/adapters/http.ts";
+import type { UserVerifier } from "../../../shared/adapters/auth.ts";
+import { errorResponse, readJson } from "../../../shared/adapters/http.ts";
 import type { LlmProvider } from "../../../shared/adapters/llm/types.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
-import { buildSystemPrompt } from "../../../shared/processors/chat-prompt.ts";
+import type { UserLimiter } from "../../../shared/adapters/user-limits.ts";
+import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 
 export interface QueryDeps {
   db: Db;
   llm: LlmProvider;
   embedder: Embedder;
+  /** Verifies the caller's JWT (signature, exp, aud, role). */
+  auth: UserVerifier;
+  /** Per-user request limits. */
+  limits: UserLimiter;
   now?: () => Date;
 }
 
@@ -44,7 +50,8 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
   const t0 = performance.now();
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
-    const user = requireUser(req);
+    const user = await deps.auth.verify(req);
+    await deps.limits.take(user.id, "query");
     const body = parseBody(QueryBody, await readJson(req));
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
     const system = buildSystemPrompt({
@@ -55,7 +62,7 @@ export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
     });
     const request = {
       system,
-      messages: [...body.history.slice(-10), { role: "user" as const, content: body.message }],
+      messages: [...body.history.slice(-10), { role: "user" as const, content: buildUserTurn(ctx, body.message) }],
       maxTokens: 2048,
       temperature: 0.7,
       purpose: "chat",
