@@ -13,7 +13,8 @@ RUN=$STATE/run
 LOGS=$STATE/logs
 DB_PORT=${SOULPRINT_DB_PORT:-54322}
 API_PORT=${SOULPRINT_API_PORT:-54321}
-DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres"
+# sslmode=disable: the local cluster has no TLS, and the Supabase CLI would otherwise try it first and fail.
+DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres?sslmode=disable"
 EDGE_PID=$RUN/edge.pid
 DENO="$ROOT/node_modules/.bin/deno"
 # The npm package's launcher is a node shim; long-running processes use the binary itself so

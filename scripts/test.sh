@@ -34,7 +34,8 @@ rm -f "$deno_out"
 # --- pgTAP --------------------------------------------------------------------------------
 if [[ $# -eq 0 ]]; then
   tap_out=$(mktemp)
-  PGOPTIONS="-c client_min_messages=warning" pg_prove --verbose --ext .sql -d "$DB_URL" supabase/tests/database/ 2>&1 | tee "$tap_out"
+  # pg_prove takes a database name, not a URI with parameters: connection settings go by environment.
+  PGSSLMODE=disable PGOPTIONS="-c client_min_messages=warning" pg_prove --verbose --ext .sql -d "${DB_URL%%\?*}" supabase/tests/database/ 2>&1 | tee "$tap_out"
   tap_rc=${PIPESTATUS[0]}
   ok=$(grep -cE '^\s*ok [0-9]+' "$tap_out" || true)
   notok=$(grep -cE '^\s*not ok [0-9]+' "$tap_out" || true)

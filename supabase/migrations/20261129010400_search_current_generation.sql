@@ -3,7 +3,7 @@
 -- An HNSW index over every user's chunks returns the nearest neighbours across all users; a user
 -- filter applied afterwards then discards most of them, so an ordinary user next to a heavy one got
 -- a third of their results. Two paths instead, chosen per call by the size of the generation:
---   * up to 12,000 chunks: exact distances over the generation's rows (btree on job_id). A
+--   * up to 12,000 chunks (setting `soulprint.exact_search_max_chunks`): exact distances over the generation's rows (btree on job_id). A
 --     materialized CTE keeps the planner from ever reaching for the shared HNSW index here.
 --   * above: the HNSW index with pgvector 0.8's iterative scan, so the index keeps walking until
 --     enough of the caller's rows pass the filter (relaxed order, re-sorted exactly afterwards);
@@ -30,7 +30,7 @@ set enable_sort = 'off'
 as $$
 #variable_conflict use_column
 declare
-  exact_threshold constant integer := 12000;
+  exact_threshold integer := coalesce(nullif(current_setting('soulprint.exact_search_max_chunks', true), '')::integer, 12000);
   gen uuid;
   n integer;
   ids uuid[];

@@ -1,30 +1,87 @@
--- Search and SoulPrint tables: a user sees only their own rows; anon nothing.
+-- Search: a user sees only their own current generation, and gets exactly what exact search over
+-- it returns, whatever other users hold in the shared table (the shared HNSW index once returned
+-- other users' neighbours and the user filter then left a small user with a few results).
 begin;
-select plan(9);
+select plan(15);
+
+-- Vectors with topic structure, as embeddings have: 30 random topic centres, each chunk a centre
+-- plus noise; the query is near one centre.
+create temporary table centres as
+select i, array_agg(random() - 0.5) as x from generate_series(0, 29) i, generate_series(1, 768) d group by i;
+create temporary table q as
+select array_agg(x[d] + (random() - 0.5) * 0.6 order by d)::extensions.vector(768) as v
+  from centres, generate_series(1, 768) d where i = 7;
+grant select on q to authenticated;
 
 select tests.create_user('ann') as ann \gset
 select tests.create_user('ben') as ben \gset
-insert into public.conversation_chunks (user_id, conversation_id, chunk_index, title, content, token_count, message_count, created_at, embedding)
-values (:'ann', 'c1', 0, 'Kyoto trip', 'User: I am planning a trip to Kyoto in April', 10, 1, now(),
-        (select array_agg(case when g = 1 then 1.0 else 0.0 end)::extensions.vector(768) from generate_series(1, 768) g)),
-       (:'ben', 'c1', 0, 'Kyoto secrets', 'User: my Kyoto password is hunter2', 10, 1, now(),
-        (select array_agg(case when g = 1 then 1.0 else 0.0 end)::extensions.vector(768) from generate_series(1, 768) g));
-insert into public.user_profiles (user_id, ai_name) values (:'ann', 'Sage'), (:'ben', 'Atlas');
+-- Imports (diagnostic pipeline: their rows stand in for a finished import's).
+insert into public.processing_jobs (user_id, storage_path, pipeline_version)
+values (:'ann', 'imports/' || :'ann' || '/old.json', 'selftest') returning id as ann_old \gset
+update public.processing_jobs set status = 'complete' where id = :'ann_old';
+insert into public.processing_jobs (user_id, storage_path, pipeline_version)
+values (:'ann', 'imports/' || :'ann' || '/new.json', 'selftest') returning id as ann_gen \gset
+insert into public.processing_jobs (user_id, storage_path, pipeline_version)
+values (:'ben', 'imports/' || :'ben' || '/all.json', 'selftest') returning id as ben_gen \gset
+
+-- ann: 40 chunks in her current generation, 40 in an old one; ben: 3000 (a heavy history).
+insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
+  message_count, created_at, embedding)
+select u, j, 'c' || g, 0, t, c || ' ' || g, 10, 1, now() - g * interval '1 hour', e.v
+  from (values (:'ann'::uuid, :'ann_gen'::uuid, 40, 'Kyoto trip', 'User: I am planning a trip to Kyoto in April'),
+               (:'ann'::uuid, :'ann_old'::uuid, 40, 'Kyoto old', 'User: an old kyoto plan'),
+               (:'ben'::uuid, :'ben_gen'::uuid, 3000, 'Kyoto secrets', 'User: my Kyoto password is hunter2')) x(u, j, n, t, c),
+       generate_series(1, x.n) g,
+       lateral (select array_agg(ce.x[d] + (random() - 0.5) * 0.6 order by d)::extensions.vector(768) as v
+                  from centres ce, generate_series(1, 768) d where ce.i = g % 30) e;
+update public.processing_jobs set chunk_count = 40 where id = :'ann_gen';
+update public.processing_jobs set chunk_count = 3000 where id = :'ben_gen';
+insert into public.user_profiles (user_id, ai_name, generation_id)
+values (:'ann', 'Sage', :'ann_gen'), (:'ben', 'Atlas', :'ben_gen');
+analyze public.conversation_chunks;
+
+-- Exact answers, computed as the superuser without any index.
+create temporary table exact as
+select u.uid, (select array_agg(id order by d) from (
+         select c.id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
+           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 10) e) as ids
+  from (values (:'ann'::uuid, :'ann_gen'::uuid), (:'ben'::uuid, :'ben_gen'::uuid)) u(uid, gen);
+grant select on exact to authenticated;
 
 select tests.authenticate_as(:'ann');
-select is((select count(*)::int from public.match_conversation_chunks(
-  (select array_agg(case when g = 1 then 1.0 else 0.0 end)::extensions.vector(768) from generate_series(1, 768) g), 10, 0.1)), 1,
-  'vector match returns only the caller''s chunk');
-select is((select title from public.match_conversation_chunks(
-  (select array_agg(case when g = 1 then 1.0 else 0.0 end)::extensions.vector(768) from generate_series(1, 768) g), 10, 0.1)), 'Kyoto trip',
-  'and it is hers');
-select is((select count(*)::int from public.hybrid_search_chunks('kyoto', null, 10)), 1, 'keyword search: only her chunk');
-select is((select method from public.hybrid_search_chunks('kyoto',
-  (select array_agg(case when g = 1 then 1.0 else 0.0 end)::extensions.vector(768) from generate_series(1, 768) g), 10)), 'hybrid',
+select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ann'),
+  'a small user beside a heavy one gets exactly the exact-search ids, in order');
+select is((select count(*)::int from public.hybrid_search_chunks(null, (select v from q), 10)), 10,
+  'hybrid search (vector only) returns a full page');
+select is((select count(*)::int from public.match_conversation_chunks((select v from q), 50, -1)), 40,
+  'vector match reaches every chunk of her current generation and nothing else');
+select is((select count(*)::int || ' ' || bool_and(title = 'Kyoto trip') from public.hybrid_search_chunks('kyoto', null, 50)),
+  '30 true', 'keyword search: 30 hits, all from her current generation (not her old import, not ben)');
+select is((select method from public.hybrid_search_chunks('kyoto', (select v from q), 1)), 'hybrid',
   'found by both legs -> hybrid');
-select is((select count(*)::int from public.conversation_chunks), 1, 'RLS: her chunks only');
+select is((select count(*)::int from public.conversation_chunks), 80, 'RLS: her chunks only (both generations)');
 select is((select ai_name from public.user_profiles), 'Sage', 'RLS: her profile only');
 select throws_ok($$ update public.user_profiles set ai_name = 'Hacked' $$, '42501', null, 'users cannot write SoulPrint fields');
+
+select tests.authenticate_as(:'ben');
+select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ben'),
+  'the heavy user below the exact-search threshold: exact ids');
+set local soulprint.exact_search_max_chunks = 1000;
+select is((select count(*)::int from public.nearest_chunks((select v from q), 30)), 30,
+  'the heavy user above the threshold (HNSW iterative scan): a full page of 30');
+select cmp_ok((select count(*)::int from unnest((select ids from exact where uid = :'ben')) e(id)
+            where e.id in (select id from public.nearest_chunks((select v from q), 10))), '>=', 9,
+  'and recall@10 against exact search of at least 0.9');
+select is((select count(*)::int from public.nearest_chunks((select v from q), 100) n
+            join public.conversation_chunks c on c.id = n.id where c.user_id <> :'ben'), 0,
+  'and only his own chunks');
+reset soulprint.exact_search_max_chunks;
+
+select tests.authenticate_as(:'ann');
+set local soulprint.exact_search_max_chunks = 10;
+select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ann'),
+  'a small user forced onto the index path still gets exactly the exact ids (fewer rows than asked: exact answers)');
+reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as_anon();
 select throws_ok($$ select * from public.conversation_chunks $$, '42501', null, 'anon reads no chunks');

@@ -94,7 +94,7 @@ select is(array(
           or pg_catalog.has_table_privilege('authenticated', c.oid, 'SELECT'))), '{}'::text[],
   '0002 auth_users_exposed: no view users can select reads auth.users');
 
--- 0011. The one exception: private.sweep_for commits between sweeps (pg_cron < 1.5 loops
+-- 0011. The exceptions: private.sweep_for and private.sweep_webhooks_for commit between sweeps (pg_cron < 1.5 loops
 -- inside one minutely run), and PostgreSQL forbids transaction control in a procedure with a
 -- SET clause. It is safe without one: not security definer, executable by no user, and every
 -- name in it is schema-qualified. The next assertion holds the exception to exactly that.
@@ -103,13 +103,15 @@ select is(array(
    where n.nspname in ('public', 'private', 'util', 'ops')
      and not tests.is_extension_member('pg_catalog.pg_proc', p.oid)
      and not exists (select from unnest(coalesce(p.proconfig, '{}')) cfg where cfg like 'search_path=%')
-     and p.oid <> 'private.sweep_for(integer, integer)'::regprocedure), '{}'::text[],
+     and p.oid not in ('private.sweep_for(integer, integer)'::regprocedure,
+                       'private.sweep_webhooks_for(integer, integer)'::regprocedure)), '{}'::text[],
   '0011 function_search_path_mutable: every function in public, private, util and ops pins its search_path');
-select ok((select p.prokind = 'p' and not p.prosecdef
+select ok((select bool_and(p.prokind = 'p' and not p.prosecdef
               and not pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
-              and not pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE')
-             from pg_catalog.pg_proc p where p.oid = 'private.sweep_for(integer, integer)'::regprocedure),
-  '0011 exception: private.sweep_for is a procedure, not security definer, executable by no user');
+              and not pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'))
+             from pg_catalog.pg_proc p where p.oid in ('private.sweep_for(integer, integer)'::regprocedure,
+                                                       'private.sweep_webhooks_for(integer, integer)'::regprocedure)),
+  '0011 exceptions: the two sweep procedures are not security definer and executable by no user');
 
 -- 0028
 select is(array(
