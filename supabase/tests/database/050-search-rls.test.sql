@@ -44,7 +44,10 @@ analyze public.conversation_chunks;
 create temporary table exact as
 select u.uid, (select array_agg(id order by d) from (
          select c.id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
-           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 10) e) as ids
+           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 10) e) as ids,
+       (select array_agg(id order by d) from (
+         select c.id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
+           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 50) e) as ids50
   from (values (:'ann'::uuid, :'ann_gen'::uuid), (:'ben'::uuid, :'ben_gen'::uuid)) u(uid, gen);
 grant select on exact to authenticated;
 
@@ -79,8 +82,8 @@ reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as(:'ann');
 set local soulprint.exact_search_max_chunks = 10;
-select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ann'),
-  'a small user forced onto the index path still gets exactly the exact ids (fewer rows than asked: exact answers)');
+select is(array(select id from public.nearest_chunks((select v from q), 50)), (select ids50 from exact where uid = :'ann'),
+  'forced onto the index path, a walk that yields fewer rows than asked falls back to exact search: all 40, in exact order');
 reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as_anon();
