@@ -16,6 +16,7 @@ import {
   ZStream,
 } from "pako";
 import { ingestError } from "./errors.ts";
+import { MAX_EXPANDED_BYTES, MAX_RATIO, RATIO_MIN_OUTPUT } from "./limits.ts";
 
 /** Reads bytes [start, end) of the uploaded object. */
 export type ReadRange = (start: number, end: number) => Promise<Uint8Array>;
@@ -57,12 +58,15 @@ export class Inflater {
   private ringHead = 0; // next write index
 
   /**
-   * @param maxOut decompressed bytes allowed in total (zip-bomb guard).
-   * @throws PipelineError EXPORT_CORRUPT_ARCHIVE on bad deflate data.
+   * @param maxOut decompressed bytes allowed in total: a zip entry's declared size (more is a
+   *   bomb) or MAX_EXPANDED_BYTES (more is too large).
+   * @throws PipelineError EXPORT_CORRUPT_ARCHIVE on bad deflate data; EXPORT_ZIP_BOMB when the
+   *   output passes MAX_RATIO times the input read for it (checked past RATIO_MIN_OUTPUT) or a
+   *   zip entry's declared size; EXPORT_TOO_LARGE past MAX_EXPANDED_BYTES.
    */
   constructor(
     private read: ReadRange,
-    start: number,
+    private start: number,
     private end: number,
     private maxOut: number,
     from?: InflateCheckpoint,
@@ -152,8 +156,20 @@ export class Inflater {
         throw ingestError("EXPORT_CORRUPT_ARCHIVE", `the compressed data is damaged (${s.msg || ret})`);
       }
       if (s.next_out > before) this.remember(buf.subarray(before, s.next_out));
-      if (this.outPos + s.next_out > this.maxOut) {
-        throw ingestError("EXPORT_ZIP_BOMB", "the archive expands far beyond its declared size");
+      const out = this.outPos + s.next_out;
+      if (out > this.maxOut) {
+        throw this.maxOut >= MAX_EXPANDED_BYTES
+          ? ingestError("EXPORT_TOO_LARGE", `the export expands to more than ${MAX_EXPANDED_BYTES} bytes`)
+          : ingestError("EXPORT_ZIP_BOMB", "the archive expands far beyond its declared size");
+      }
+      // Ratio over the whole stream so far (offsets are absolute, so this holds across resumes).
+      if (out > RATIO_MIN_OUTPUT && out > MAX_RATIO * (this.inputBase + s.next_in - this.start)) {
+        throw ingestError(
+          "EXPORT_ZIP_BOMB",
+          `the archive expands more than ${MAX_RATIO}:1 (${out} bytes from ${
+            this.inputBase + s.next_in - this.start
+          }): refused as a decompression bomb`,
+        );
       }
       if (ret === Z_STREAM_END) {
         this.ended = true;
