@@ -212,7 +212,6 @@ const BAD: [string, () => Uint8Array | Promise<Uint8Array>, string][] = [
     "EXPORT_CORRUPT_ARCHIVE",
   ],
   ["zip without conversations.json", () => zipOf("chat.html", enc.encode("<html/>")), "EXPORT_NO_CONVERSATIONS_JSON"],
-  ["zip bomb", () => zipOf("conversations.json", new Uint8Array(96 * 1024 * 1024)), "EXPORT_ZIP_BOMB"],
   ["truncated zip", async () => (await zipOf("conversations.json", enc.encode("[]"))).slice(0, 40), "EXPORT_TRUNCATED"],
   ["JSON of the wrong shape (object)", () => enc.encode('{"users": [1, 2]}'), "EXPORT_WRONG_SHAPE"],
   ["JSON of the wrong shape (numbers)", () => enc.encode("[1, 2, 3]"), "EXPORT_WRONG_SHAPE"],
@@ -242,7 +241,7 @@ for (const [name, make, code] of BAD) {
 // the platform in tests/functions/ingest_bad_inputs.test.ts).
 for (const c of BAD_INPUTS) {
   Deno.test(`bad-input corpus (processors): ${c.name}`, async () => {
-    const data = c.make();
+    const data = await c.make();
     if (c.expect.error) {
       await assert.rejects(() => ingestAll(data, 2 * 1024 * 1024), (e: { code?: string; retriable?: boolean }) => {
         assert.equal(e.code, c.expect.error);
@@ -334,10 +333,10 @@ Deno.test("NUL-only text is dropped; a conversation left with nothing visible is
 
 Deno.test("zip64 archives are read; a declared size past the cap is refused before inflating", async () => {
   const data = enc.encode(JSON.stringify([chatgpt("a", "A", ["one"])]));
-  const r = await ingestAll(buildZip([{ name: "export/conversations.json", data }], true));
+  const r = await ingestAll(await buildZip([{ name: "export/conversations.json", data }], true));
   assert.deepEqual(r.conversations.map((c) => c.id), ["a"]);
   await assert.rejects(
-    () => ingestAll(buildZip([{ name: "conversations.json", data, declaredSize: 2 ** 40 }], true)),
+    async () => ingestAll(await buildZip([{ name: "conversations.json", data, declaredSize: 2 ** 40 }], true)),
     (e: { code?: string }) => e.code === "EXPORT_TOO_LARGE",
   );
 });
