@@ -202,20 +202,26 @@ export class Inflater {
   private inputBase = 0;
 
   /**
-   * Forgets checkpoints no cursor can need any more: all but the latest one at or before `pos`
-   * (a position the caller may resume from). Keeps memory bounded on long streams.
+   * Forgets checkpoints no cursor can need any more. `pos` is where the caller may resume from,
+   * after consuming all output returned so far; later resume points are `pos` itself or lie past
+   * that output. So only the latest checkpoint at or before `pos` and the newest one are kept:
+   * memory stays bounded (two 32 KB windows) on long streams and inside a large conversation.
    */
   release(pos: number): void {
-    let keepFrom = -1;
-    for (let i = this.checkpoints.length - 1; i >= 0; i--) {
+    const n = this.checkpoints.length;
+    let forPos = -1;
+    for (let i = n - 1; i >= 0; i--) {
       if (this.checkpoints[i]!.out <= pos) {
-        keepFrom = i;
+        forPos = i;
         break;
       }
     }
-    if (keepFrom <= 0) return;
-    for (const cp of this.checkpoints.slice(0, keepFrom)) this.windows.delete(cp.out);
-    this.checkpoints = this.checkpoints.slice(keepFrom);
+    const kept: InflateCheckpoint[] = [];
+    this.checkpoints.forEach((cp, i) => {
+      if (i === forPos || i === n - 1) kept.push(cp);
+      else this.windows.delete(cp.out);
+    });
+    this.checkpoints = kept;
   }
 
   /** The latest checkpoint at or before decompressed offset `pos`, with its window. */
