@@ -64,7 +64,14 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConve
 
 export async function recordWarnings(tx: Tx, jobId: string, taskKey: string, warnings: IngestWarning[]): Promise<void> {
   if (warnings.length === 0) return;
-  const rows = warnings.slice(0, 200).map((w) => ({ ref: w.ref, code: w.code, message: w.message.slice(0, 500) }));
+  // Warnings quote the export (titles, ids): keep them storable whatever it held (no NUL, and no
+  // surrogate pair cut in half by the length limit).
+  const storable = (s: string, max: number) => s.replaceAll("\0", "").slice(0, max).toWellFormed();
+  const rows = warnings.slice(0, 200).map((w) => ({
+    ref: storable(w.ref, 300),
+    code: w.code,
+    message: storable(w.message, 500),
+  }));
   await tx`insert into private.job_warnings (job_id, task_key, ref, code, message)
            select ${jobId}, ${taskKey}, x.ref, x.code, x.message
              from jsonb_to_recordset(${tx.json(rows as never)}) as x(ref text, code text, message text)`;

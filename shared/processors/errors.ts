@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   EXPORT_JSON_INVALID: { status: 422, retriable: false },
   EXPORT_NO_CONVERSATIONS_JSON: { status: 422, retriable: false },
   EXPORT_ZIP_BOMB: { status: 422, retriable: false },
+  EXPORT_TOO_LARGE: { status: 422, retriable: false },
   EXPORT_WRONG_SHAPE: { status: 422, retriable: false },
   EXPORT_NO_CONVERSATIONS: { status: 422, retriable: false },
   EXPORT_INVALID_UTF8: { status: 422, retriable: false },

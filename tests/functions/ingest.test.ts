@@ -39,6 +39,19 @@ async function importFile(
   );
 }
 
+/** Job statuses after a successful ingest: the stages that follow it. */
+const PAST_INGEST = [
+  "quick_pass",
+  "chunk",
+  "embed",
+  "extract",
+  "consolidate",
+  "memory",
+  "regenerate",
+  "finalize",
+  "complete",
+];
+
 const EXPECTED: Record<string, number[]> = {
   "chatgpt-export.json": [6, 4],
   "chatgpt-tree.json": [6],
@@ -52,7 +65,8 @@ Deno.test("ingest through the platform: every fixture yields the conversations a
     for (const [file, counts] of Object.entries(EXPECTED)) {
       const user = await createUser(sql, "ingest");
       const job = await importFile(sql, user, await Deno.readFile(new URL(file, FIXTURES)), file);
-      assert.equal(job.status, "quick_pass", `${file}: ${job.error_code} ${job.error_message}`);
+      // Past ingest (a warm quick-pass worker can finish its stage before the next poll).
+      assert.ok(PAST_INGEST.includes(job.status), `${file}: ${job.status} ${job.error_code} ${job.error_message}`);
       assert.equal(job.conversation_count, counts.length);
       assert.equal(job.message_count, counts.reduce((a, b) => a + b, 0));
       assert.ok(job.progress_percent >= 20, "progress moved on with the stage");
@@ -74,7 +88,7 @@ Deno.test("ingest: a re-run replaces a user's conversations, never duplicates th
     const a = await importFile(sql, user, bytes);
     await sql`select public.cancel_job(${a.id})`;
     const b = await importFile(sql, user, bytes);
-    assert.equal(b.status, "quick_pass");
+    assert.ok(PAST_INGEST.includes(b.status), b.status);
     const { n, jobs } = first(
       await sql`select count(*)::int as n, count(distinct job_id)::int as jobs
                                         from public.raw_conversations where user_id = ${user.id}`,
@@ -91,7 +105,7 @@ Deno.test("ingest: bad uploads fail their job with a coded, readable error and t
   try {
     const bystander = await createUser(sql, "bystander");
     const ok = await importFile(sql, bystander, await Deno.readFile(new URL("chatgpt-tree.json", FIXTURES)));
-    assert.equal(ok.status, "quick_pass");
+    assert.ok(PAST_INGEST.includes(ok.status), ok.status);
     const before =
       first(await sql`select count(*)::int as n from public.raw_conversations where user_id = ${bystander.id}`).n;
 

@@ -4,7 +4,7 @@
  * is kept: user and assistant text (and user-authored system messages); tool output, browsing,
  * code sent to tools, thoughts, reasoning recaps, hidden and custom-instruction nodes are not.
  */
-import { type Canonicalized, type CanonicalMessage, finishConversation, toIsoUtc } from "./types.ts";
+import { type Canonicalized, type CanonicalMessage, finishConversation, refOf, toIsoUtc } from "./types.ts";
 
 type Node = { id?: string; message?: Msg | null; parent?: string | null; children?: string[] };
 type Msg = {
@@ -95,7 +95,8 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
     };
   }
   const c = raw as Record<string, unknown>;
-  const id = String(c.conversation_id ?? c.id ?? `conv_${index}`);
+  const rawId = c.conversation_id ?? c.id;
+  const ref = refOf(rawId, index);
   const title = typeof c.title === "string" && c.title.trim() ? c.title.trim() : "Untitled";
   let messages: CanonicalMessage[];
   let model: string | null = typeof c.default_model_slug === "string" ? c.default_model_slug : null;
@@ -106,7 +107,7 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
       return {
         ok: false,
         warning: {
-          ref: id,
+          ref,
           code: path.error,
           message: `conversation "${title}": ${path.error === "CYCLE" ? "parent links form a cycle" : "no root node"}`,
         },
@@ -133,11 +134,13 @@ export function canonicalChatGpt(raw: unknown, index: number, fallbackTime: stri
   } else {
     return {
       ok: false,
-      warning: { ref: id, code: "NO_MAPPING", message: `conversation "${title}" has no mapping and no messages` },
+      warning: { ref, code: "NO_MAPPING", message: `conversation "${title}" has no mapping and no messages` },
     };
   }
   return finishConversation(
-    { id, title, updated_at: toIsoUtc(c.update_time), model, source: "chatgpt" },
+    { title, updated_at: toIsoUtc(c.update_time), model, source: "chatgpt" },
+    rawId,
+    index,
     c.create_time,
     messages,
     fallbackTime,

@@ -3,7 +3,7 @@
  * `content[type=text]` blocks (an assistant's `text` field also holds its thinking); branches
  * by `parent_message_uuid` resolved to the newest leaf.
  */
-import { type Canonicalized, type CanonicalMessage, finishConversation, toIsoUtc } from "./types.ts";
+import { type Canonicalized, type CanonicalMessage, finishConversation, refOf, toIsoUtc } from "./types.ts";
 
 const ROOT = "00000000-0000-4000-8000-000000000000";
 
@@ -55,7 +55,7 @@ export function canonicalClaude(raw: unknown, index: number, fallbackTime: strin
     };
   }
   const c = raw as Record<string, unknown>;
-  const id = String(c.uuid ?? `conv_${index}`);
+  const ref = refOf(c.uuid, index);
   const title = typeof c.name === "string" && c.name.trim() ? c.name.trim() : "Untitled";
   const msgs = Array.isArray(c.chat_messages)
     ? (c.chat_messages as ClaudeMsg[]).filter((m) => m && typeof m === "object")
@@ -64,7 +64,7 @@ export function canonicalClaude(raw: unknown, index: number, fallbackTime: strin
   if (t === "CYCLE") {
     return {
       ok: false,
-      warning: { ref: id, code: "CYCLE", message: `conversation "${title}": parent links form a cycle` },
+      warning: { ref, code: "CYCLE", message: `conversation "${title}": parent links form a cycle` },
     };
   }
   const messages: CanonicalMessage[] = t.flatMap((m) => {
@@ -73,7 +73,9 @@ export function canonicalClaude(raw: unknown, index: number, fallbackTime: strin
     return role && content ? [{ role, content, created_at: toIsoUtc(m.created_at) } as CanonicalMessage] : [];
   });
   return finishConversation(
-    { id, title, updated_at: toIsoUtc(c.updated_at), model: null, source: "claude" },
+    { title, updated_at: toIsoUtc(c.updated_at), model: null, source: "claude" },
+    c.uuid,
+    index,
     c.created_at,
     messages,
     fallbackTime,

@@ -5,6 +5,7 @@
  */
 import { ingestError } from "./errors.ts";
 import type { ReadRange } from "./inflate.ts";
+import { MAX_EXPANDED_BYTES, MAX_RATIO, RATIO_MIN_OUTPUT } from "./limits.ts";
 
 export interface DataLocation {
   format: "json" | "zip" | "gzip";
@@ -12,16 +13,11 @@ export interface DataLocation {
   /** Where the (compressed or plain) JSON bytes lie in the object. */
   start: number;
   end: number;
-  /** Most decompressed bytes allowed (declared size + margin, or the global cap). */
+  /** Most decompressed bytes allowed (declared size + margin, or MAX_EXPANDED_BYTES). */
   maxExpanded: number;
   /** Entry name inside a zip, for messages. */
   entry?: string;
 }
-
-/** Exports above this expanded size are refused (the stated requirement tops out at 5 GB). */
-export const MAX_EXPANDED_BYTES = 16 * 1024 ** 3;
-/** Compression ratios beyond this are treated as a zip bomb (JSON exports compress ~5-30x). */
-export const MAX_RATIO = 200;
 
 const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
 const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
@@ -103,12 +99,26 @@ async function zipEntries(read: ReadRange, size: number): Promise<ZipEntry[]> {
   return entries;
 }
 
+/**
+ * Entry names that climb out of the archive (`../`) or are absolute. Nothing is ever extracted
+ * to disk, but no export tool writes such names: an archive holding one is refused, not read.
+ */
+function unsafeName(name: string): boolean {
+  return /^([\\/]|[a-z]:)/i.test(name) || name.split(/[\\/]/).includes("..");
+}
+
 async function locateInZip(read: ReadRange, size: number): Promise<DataLocation> {
   const entries = await zipEntries(read, size);
+  const unsafe = entries.find((e) => unsafeName(e.name));
+  if (unsafe) {
+    throw ingestError(
+      "EXPORT_CORRUPT_ARCHIVE",
+      `the zip's entry "${unsafe.name.slice(0, 100)}" points outside the archive: this is not an export zip`,
+    );
+  }
   const candidates = entries.filter((e) =>
     /(^|\/)conversations\.json$/i.test(e.name) && !e.name.startsWith("__MACOSX/")
-  )
-    .sort((a, b) => a.name.split("/").length - b.name.split("/").length);
+  ).sort((a, b) => a.name.split("/").length - b.name.split("/").length);
   const e = candidates[0];
   if (!e) {
     throw ingestError(
@@ -120,13 +130,17 @@ async function locateInZip(read: ReadRange, size: number): Promise<DataLocation>
   if (e.method !== 0 && e.method !== 8) {
     throw ingestError("EXPORT_UNSUPPORTED_FORMAT", `the zip uses an unsupported compression (method ${e.method})`);
   }
-  if (
-    e.size > MAX_EXPANDED_BYTES ||
-    (e.method === 8 && e.size > 64 * 1024 * 1024 && e.size / Math.max(e.compSize, 1) > MAX_RATIO)
-  ) {
+  if (e.size > MAX_EXPANDED_BYTES) {
+    throw ingestError(
+      "EXPORT_TOO_LARGE",
+      `conversations.json is ${e.size} bytes uncompressed; at most ${MAX_EXPANDED_BYTES} can be imported`,
+    );
+  }
+  // The declared sizes can lie: the inflater checks the ratio again on what it really produces.
+  if (e.method === 8 && e.size > RATIO_MIN_OUTPUT && e.size > MAX_RATIO * e.compSize) {
     throw ingestError(
       "EXPORT_ZIP_BOMB",
-      `conversations.json would expand to ${e.size} bytes from ${e.compSize}: refused as a zip bomb`,
+      `conversations.json would expand to ${e.size} bytes from ${e.compSize} (more than ${MAX_RATIO}:1): refused as a zip bomb`,
     );
   }
   const lh = await read(e.offset, Math.min(e.offset + 30, size));

@@ -16,6 +16,7 @@ import {
   ZStream,
 } from "pako";
 import { ingestError } from "./errors.ts";
+import { MAX_EXPANDED_BYTES, MAX_RATIO, RATIO_MIN_OUTPUT } from "./limits.ts";
 
 /** Reads bytes [start, end) of the uploaded object. */
 export type ReadRange = (start: number, end: number) => Promise<Uint8Array>;
@@ -57,12 +58,15 @@ export class Inflater {
   private ringHead = 0; // next write index
 
   /**
-   * @param maxOut decompressed bytes allowed in total (zip-bomb guard).
-   * @throws PipelineError EXPORT_CORRUPT_ARCHIVE on bad deflate data.
+   * @param maxOut decompressed bytes allowed in total: a zip entry's declared size (more is a
+   *   bomb) or MAX_EXPANDED_BYTES (more is too large).
+   * @throws PipelineError EXPORT_CORRUPT_ARCHIVE on bad deflate data; EXPORT_ZIP_BOMB when the
+   *   output passes MAX_RATIO times the input read for it (checked past RATIO_MIN_OUTPUT) or a
+   *   zip entry's declared size; EXPORT_TOO_LARGE past MAX_EXPANDED_BYTES.
    */
   constructor(
     private read: ReadRange,
-    start: number,
+    private start: number,
     private end: number,
     private maxOut: number,
     from?: InflateCheckpoint,
@@ -152,8 +156,20 @@ export class Inflater {
         throw ingestError("EXPORT_CORRUPT_ARCHIVE", `the compressed data is damaged (${s.msg || ret})`);
       }
       if (s.next_out > before) this.remember(buf.subarray(before, s.next_out));
-      if (this.outPos + s.next_out > this.maxOut) {
-        throw ingestError("EXPORT_ZIP_BOMB", "the archive expands far beyond its declared size");
+      const out = this.outPos + s.next_out;
+      if (out > this.maxOut) {
+        throw this.maxOut >= MAX_EXPANDED_BYTES
+          ? ingestError("EXPORT_TOO_LARGE", `the export expands to more than ${MAX_EXPANDED_BYTES} bytes`)
+          : ingestError("EXPORT_ZIP_BOMB", "the archive expands far beyond its declared size");
+      }
+      // Ratio over the whole stream so far (offsets are absolute, so this holds across resumes).
+      if (out > RATIO_MIN_OUTPUT && out > MAX_RATIO * (this.inputBase + s.next_in - this.start)) {
+        throw ingestError(
+          "EXPORT_ZIP_BOMB",
+          `the archive expands more than ${MAX_RATIO}:1 (${out} bytes from ${
+            this.inputBase + s.next_in - this.start
+          }): refused as a decompression bomb`,
+        );
       }
       if (ret === Z_STREAM_END) {
         this.ended = true;
@@ -186,20 +202,26 @@ export class Inflater {
   private inputBase = 0;
 
   /**
-   * Forgets checkpoints no cursor can need any more: all but the latest one at or before `pos`
-   * (a position the caller may resume from). Keeps memory bounded on long streams.
+   * Forgets checkpoints no cursor can need any more. `pos` is where the caller may resume from,
+   * after consuming all output returned so far; later resume points are `pos` itself or lie past
+   * that output. So only the latest checkpoint at or before `pos` and the newest one are kept:
+   * memory stays bounded (two 32 KB windows) on long streams and inside a large conversation.
    */
   release(pos: number): void {
-    let keepFrom = -1;
-    for (let i = this.checkpoints.length - 1; i >= 0; i--) {
+    const n = this.checkpoints.length;
+    let forPos = -1;
+    for (let i = n - 1; i >= 0; i--) {
       if (this.checkpoints[i]!.out <= pos) {
-        keepFrom = i;
+        forPos = i;
         break;
       }
     }
-    if (keepFrom <= 0) return;
-    for (const cp of this.checkpoints.slice(0, keepFrom)) this.windows.delete(cp.out);
-    this.checkpoints = this.checkpoints.slice(keepFrom);
+    const kept: InflateCheckpoint[] = [];
+    this.checkpoints.forEach((cp, i) => {
+      if (i === forPos || i === n - 1) kept.push(cp);
+      else this.windows.delete(cp.out);
+    });
+    this.checkpoints = kept;
   }
 
   /** The latest checkpoint at or before decompressed offset `pos`, with its window. */

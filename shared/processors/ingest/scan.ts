@@ -74,11 +74,37 @@ export function findArrayStart(buf: Uint8Array): number {
   }
 }
 
+/**
+ * Where the scanner stands inside an element it is skipping (too large to hold): enough to go on
+ * scanning for the element's end from `ScanPoint.pos` in a later slice.
+ */
+export interface SkipState {
+  /** Absolute offset where the skipped element starts. */
+  start: number;
+  depth: number;
+  inStr: boolean;
+  esc: boolean;
+  scalar: boolean;
+}
+
+/** A position the scanner can resume from: between elements, or inside a skipped one. */
+export interface ScanPoint {
+  pos: number;
+  skip: SkipState | null;
+}
+
 export class ElementScanner {
   /** 'between': outside elements; 'element': inside one; 'done': the array ended. */
   state: "between" | "element" | "done" = "between";
-  /** Latest safe resume position (just after the last completed element). */
+  /** Inside an element: whether its bytes are kept (false once it outgrew the limit). */
+  holding = true;
+  /**
+   * Latest position a new scanner can start from in the 'between' state: after the last
+   * completed element and the whitespace that followed it.
+   */
   boundary: number;
+  /** Absolute offset just after the last byte pushed. */
+  private scanned: number;
   private depth = 0;
   private inStr = false;
   private esc = false;
@@ -87,9 +113,31 @@ export class ElementScanner {
   private parts: Uint8Array[] = [];
   private size = 0;
 
-  /** @param pos absolute position of a 'between' point (e.g. just after the array's `[`). */
-  constructor(pos: number, private maxElement: number) {
-    this.boundary = pos;
+  /**
+   * @param from where to start: a 'between' point (e.g. just after the array's `[`) or a point
+   *   inside a skipped element, as returned by `resumePoint()`.
+   */
+  constructor(from: ScanPoint, private maxElement: number) {
+    this.boundary = this.scanned = from.pos;
+    if (from.skip) {
+      this.state = "element";
+      this.holding = false;
+      ({ start: this.start, depth: this.depth, inStr: this.inStr, esc: this.esc, scalar: this.scalar } = from.skip);
+      this.size = maxElement + 1;
+    }
+  }
+
+  /**
+   * Where a later slice resumes: inside a skipped element it is the current position with the
+   * scan state, so skipping never re-reads what it skipped; otherwise the last boundary (an
+   * element being gathered is read again from its start).
+   */
+  resumePoint(): ScanPoint {
+    if (this.state === "element" && !this.holding) {
+      const { start, depth, inStr, esc, scalar } = this;
+      return { pos: this.scanned, skip: { start, depth, inStr, esc, scalar } };
+    }
+    return { pos: this.boundary, skip: null };
   }
 
   /** Consumes `chunk` (starting at absolute `at`); returns the elements completed in it. */
@@ -98,6 +146,7 @@ export class ElementScanner {
     let i = 0;
     const n = chunk.length;
     let elemFrom = 0; // where the current element starts within this chunk
+    this.scanned = at + n;
     while (i < n) {
       if (this.state === "done") break;
       if (this.state === "between") {
@@ -111,7 +160,9 @@ export class ElementScanner {
           this.boundary = at + i + 1;
           break;
         }
+        this.boundary = at + i; // whitespace runs are passed, never held
         this.state = "element";
+        this.holding = true;
         this.start = at + i;
         this.depth = 0;
         this.inStr = false;
@@ -162,17 +213,21 @@ export class ElementScanner {
         this.esc = esc;
       }
       const stop = end >= 0 ? end : n;
-      if (this.size + (stop - elemFrom) <= this.maxElement) this.parts.push(chunk.subarray(elemFrom, stop));
-      else this.parts = [];
       this.size += stop - elemFrom;
+      if (this.holding && this.size <= this.maxElement) this.parts.push(chunk.subarray(elemFrom, stop));
+      else if (this.holding) {
+        // Too large: drop what was gathered and skip to the element's end.
+        this.holding = false;
+        this.parts = [];
+      }
       if (end < 0) break;
-      const bytes = this.size <= this.maxElement ? concat(this.parts, this.size) : null;
-      out.push({ start: this.start, end: at + end, bytes });
+      out.push({ start: this.start, end: at + end, bytes: this.holding ? concat(this.parts, this.size) : null });
       this.parts = [];
       this.state = "between";
       this.boundary = at + end;
       i = end;
     }
+    if (this.state === "between") this.boundary = at + n;
     return out;
   }
 }

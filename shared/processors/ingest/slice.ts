@@ -10,14 +10,17 @@ import { canonicalClaude, isClaudeConversation } from "./claude.ts";
 import { type DataLocation, locateData } from "./container.ts";
 import { ingestError } from "./errors.ts";
 import { type InflateCheckpoint, Inflater, type ReadRange } from "./inflate.ts";
-import { ElementScanner, findArrayStart } from "./scan.ts";
-import type { CanonicalConversation, IngestWarning } from "./types.ts";
+import { MAX_ELEMENT_BYTES } from "./limits.ts";
+import { ElementScanner, findArrayStart, type SkipState } from "./scan.ts";
+import type { CanonicalConversation, Canonicalized, IngestWarning } from "./types.ts";
 
 export interface IngestCursor {
   loc: DataLocation;
   kind: "chatgpt" | "claude" | null;
   /** Decompressed offset of a safe resume point inside the conversations array. */
   pos: number;
+  /** Set when `pos` lies inside a conversation being skipped as too large (absent: between two). */
+  skip?: SkipState | null;
   /** Inflater checkpoint at or before `pos` (deflate only; null = from the stream start). */
   cp: InflateCheckpoint | null;
   /** Index of the next array element (for ids of conversations without one). */
@@ -30,7 +33,7 @@ export interface IngestCursor {
 export interface SliceOptions {
   /** Decompressed bytes to consume per slice. @default 16 MiB */
   sliceBytes?: number;
-  /** Conversations larger than this many bytes are skipped with a warning. @default 64 MiB */
+  /** Conversations larger than this many bytes are skipped with a warning. @default MAX_ELEMENT_BYTES */
   maxElementBytes?: number;
   /** ISO upload time: the last fallback for conversation timestamps. */
   fallbackTime: string;
@@ -107,7 +110,8 @@ function deflateSource(
   };
 }
 
-const dec = new TextDecoder("utf-8", { fatal: true });
+const strict = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder("utf-8");
 
 /**
  * Runs one slice. `cursor` null starts the import (format detection included).
@@ -120,7 +124,7 @@ export async function ingestSlice(
   opts: SliceOptions,
 ): Promise<SliceResult> {
   const sliceBytes = opts.sliceBytes ?? 16 * 1024 * 1024;
-  const maxElement = opts.maxElementBytes ?? 64 * 1024 * 1024;
+  const maxElement = opts.maxElementBytes ?? MAX_ELEMENT_BYTES;
   const cur: IngestCursor = cursor ??
     { loc: await locateData(read, size), kind: null, pos: -1, cp: null, index: 0, kept: 0, shaped: 0 };
   const { loc } = cur;
@@ -128,29 +132,34 @@ export async function ingestSlice(
     ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp, Math.min(1024 * 1024, sliceBytes))
     : storedSource(read, loc, Math.max(cur.pos, 0), Math.min(RAW_CHUNK, sliceBytes));
 
-  let scanner: ElementScanner | null = cur.pos >= 0 ? new ElementScanner(cur.pos, maxElement) : null;
+  let scanner: ElementScanner | null = cur.pos >= 0
+    ? new ElementScanner({ pos: cur.pos, skip: cur.skip ?? null }, maxElement)
+    : null;
+  let startPos = cur.pos;
   let prefix: Uint8Array[] = [], prefixLen = 0;
   const conversations: CanonicalConversation[] = [];
   const warnings: IngestWarning[] = [];
-  let consumed = 0, completed = 0, finished = false;
+  let consumed = 0, finished = false, exhausted = false;
   let kind = cur.kind, index = cur.index, kept = cur.kept, shaped = cur.shaped;
 
   const take = (el: { start: number; end: number; bytes: Uint8Array | null }) => {
     const i = index++;
-    completed++;
     if (!el.bytes) {
+      shaped++; // presumably a conversation: an import of only such is "no conversations", not "wrong shape"
       warnings.push({
         ref: `#${i}`,
         code: "TOO_LARGE",
-        message: `conversation #${i} is larger than ${maxElement} bytes and was skipped`,
+        message: `conversation #${i} is larger than ${maxElement} bytes (${el.end - el.start}) and was skipped`,
       });
       return;
     }
-    let text: string;
+    let text: string, badUtf8 = false;
     try {
-      text = dec.decode(el.bytes);
+      text = strict.decode(el.bytes);
     } catch {
-      throw ingestError("EXPORT_INVALID_UTF8", `the export is not valid UTF-8 text (near byte ${el.start})`);
+      // Invalid bytes cost only this conversation's damaged characters (U+FFFD), never the job.
+      text = lenient.decode(el.bytes);
+      badUtf8 = true;
     }
     let obj: unknown;
     try {
@@ -168,18 +177,30 @@ export async function ingestSlice(
     }
     const o = obj as Record<string, unknown> | null;
     if (o && typeof o === "object" && ("mapping" in o || "messages" in o || "chat_messages" in o)) shaped++;
-    const r = kind === "claude"
+    const r: Canonicalized = kind === "claude"
       ? canonicalClaude(obj, i, opts.fallbackTime)
       : canonicalChatGpt(obj, i, opts.fallbackTime);
+    if (badUtf8 && !(r.ok && r.warnings.some((w) => w.code === "INVALID_UTF8"))) {
+      const ref = r.ok ? r.conversation.id : r.warning.ref;
+      warnings.push({
+        ref,
+        code: "INVALID_UTF8",
+        message: `conversation ${ref} held bytes that are not UTF-8 text; they were replaced by U+FFFD`,
+      });
+    }
     if (r.ok) {
       conversations.push(r.conversation);
+      warnings.push(...r.warnings);
       kept++;
     } else warnings.push(r.warning);
   };
 
   for (;;) {
     const chunk = await source.next();
-    if (!chunk) break;
+    if (!chunk) {
+      exhausted = true;
+      break;
+    }
     consumed += chunk.bytes.length;
     let bytes = chunk.bytes, at = chunk.at;
     if (!scanner) {
@@ -198,21 +219,25 @@ export async function ingestSlice(
         }
         continue;
       }
-      scanner = new ElementScanner(idx, maxElement);
+      scanner = new ElementScanner({ pos: idx, skip: null }, maxElement);
+      startPos = idx;
       bytes = head.subarray(idx);
       at = idx;
       prefix = [];
     }
     for (const el of scanner.push(bytes, at)) take(el);
-    source.release(scanner.boundary);
+    source.release(scanner.resumePoint().pos);
     if (scanner.state === "done") {
       finished = true;
       break;
     }
-    if (consumed >= sliceBytes && completed > 0) break;
+    // A slice ends after `sliceBytes` once its resume point has moved on: a conversation half
+    // gathered at that moment is read again by the next slice, one that began this slice is read
+    // to its end (at most maxElement). Whitespace and skipped conversations move the point too.
+    if (consumed >= sliceBytes && scanner.resumePoint().pos > startPos) break;
   }
 
-  if (!finished && (!scanner || consumed < sliceBytes || completed === 0)) {
+  if (!finished && exhausted) {
     // The data ran out inside the array (or before it).
     throw ingestError("EXPORT_TRUNCATED", "the export ends in the middle of the conversations (truncated file?)");
   }
@@ -225,12 +250,15 @@ export async function ingestSlice(
           "the JSON holds no conversations in ChatGPT or Claude.ai form (expected a list of conversations)",
         );
       }
-      throw ingestError("EXPORT_NO_CONVERSATIONS", "No conversations found in export file (none had visible messages)");
+      throw ingestError(
+        "EXPORT_NO_CONVERSATIONS",
+        "No conversations found in export file (none could be used: see the import's warnings for why)",
+      );
     }
     return { conversations, warnings, next: null, fraction: 1, bytes: consumed, format, kind };
   }
-  const pos = scanner!.boundary;
-  const next: IngestCursor = { loc, kind, pos, cp: source.checkpointFor(pos), index, kept, shaped };
+  const { pos, skip } = scanner!.resumePoint();
+  const next: IngestCursor = { loc, kind, pos, skip, cp: source.checkpointFor(pos), index, kept, shaped };
   const fraction = Math.min(
     0.99,
     (loc.method === "deflate" ? (next.cp?.in ?? loc.start) : loc.start + pos) / Math.max(size, 1),
