@@ -67,6 +67,7 @@ export const PUBLIC_MESSAGES = {
   EXPORT_JSON_INVALID: "The export's conversations file is not valid JSON.",
   EXPORT_NO_CONVERSATIONS_JSON: "The archive holds no conversations file.",
   EXPORT_ZIP_BOMB: "The archive expands to more than is allowed.",
+  EXPORT_TOO_LARGE: "The export is larger than an import may be (10 GiB uncompressed).",
   EXPORT_WRONG_SHAPE: "The export's conversations are not in a known shape.",
   EXPORT_NO_CONVERSATIONS: "The export holds no conversations.",
   EXPORT_INVALID_UTF8: "The export is not valid UTF-8 text.",

@@ -9,6 +9,8 @@
 --     enough of the caller's rows pass the filter (relaxed order, re-sorted exactly afterwards);
 --     sorting is disabled inside the function so that a generic plan cannot fall back to sorting
 --     exact distances over a 100k-chunk history (the slow plan the planner otherwise prefers).
+--     JIT is off: the disabled-sort penalty inflates plan costs past jit_above_cost, and compiling
+--     a plan (70-110 ms) would cost more than the whole search.
 --     If the walk still yields fewer rows than the generation holds (its `hnsw.max_scan_tuples`
 --     ran out in a table dominated by other users), the exact path answers instead: never fewer
 --     results than exact search.
@@ -27,6 +29,7 @@ set hnsw.iterative_scan = 'relaxed_order'
 set hnsw.ef_search = '100'
 set hnsw.max_scan_tuples = '50000'
 set enable_sort = 'off'
+set jit = 'off'
 as $$
 #variable_conflict use_column
 declare
