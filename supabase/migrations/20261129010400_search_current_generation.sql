@@ -23,7 +23,7 @@
  */
 create or replace function public.nearest_chunks(query_embedding extensions.vector(768), k integer default 30)
 returns table (id uuid, distance double precision)
-language plpgsql stable security invoker
+language plpgsql stable security invoker rows 30
 set search_path = ''
 set hnsw.iterative_scan = 'relaxed_order'
 set hnsw.ef_search = '100'
@@ -68,6 +68,67 @@ comment on function public.nearest_chunks(extensions.vector, integer) is
   'The k nearest chunks of the caller''s current generation (exact, or HNSW iterative scan for large ones). Security invoker.';
 
 /*
+ * public.keyword_chunks(keywords, k default 30) -> table(id, rank)
+ * The k chunks of the caller's current generation that best match `keywords` (a to_tsquery('simple')
+ * expression such as 'kyoto | trip'), by ts_rank_cd, most recent first among equals.
+ *
+ * Security definer, on purpose. Under row-level security PostgreSQL may use only leakproof
+ * operators as index conditions, and the full-text match (`@@`) is not leakproof: as the user, no
+ * plan can use the full-text index, and every search read every one of the person's tsvectors
+ * (1-2 s for a 1 GB history). As definer it can; it still reaches only the caller's rows: the
+ * generation comes from the caller's own profile (auth.uid()), every statement also filters on
+ * user_id = auth.uid(), no argument names a user or an import, and it returns ids and ranks only
+ * (hybrid_search_chunks reads the content under RLS).
+ *
+ * Candidates are gathered per search term, at most 60 each, straight from the full-text index
+ * (stopping at 60): ranking reads each candidate's tsvector out of TOAST, and ranking every match of
+ * a common word in a large history (thousands of rows) would cost about a second; a rare term
+ * brings all its chunks. Each term's query is planned with its real values (dynamic SQL) and with
+ * bitmap scans only. Stable.
+ */
+create or replace function public.keyword_chunks(keywords text, k integer default 30)
+returns table (id uuid, rank real)
+language plpgsql stable security definer rows 30
+set search_path = ''
+set enable_seqscan = 'off'
+set enable_indexscan = 'off'
+set jit = 'off'
+as $$
+#variable_conflict use_column
+declare
+  me uuid;
+  gen uuid;
+  q tsquery;
+  lx text;
+  part uuid[];
+  cand uuid[] := '{}';
+begin
+  if nullif(btrim(coalesce(keywords, '')), '') is null then return; end if;
+  me := auth.uid();
+  select p.generation_id into gen from public.user_profiles p where p.user_id = me;
+  if me is null or gen is null then return; end if;
+  q := to_tsquery('simple', keywords);
+  k := least(greatest(coalesce(k, 30), 1), 100);
+  for lx in select unnest(tsvector_to_array(to_tsvector('simple', keywords))) loop
+    execute format('select array_agg(t.id) from (select c.id from public.conversation_chunks c
+                     where c.job_id = %L and c.user_id = %L and c.fts @@ %L::tsquery limit 60) t',
+                   gen, me, quote_literal(lx))
+      into part;
+    cand := cand || coalesce(part, '{}');
+  end loop;
+  return query
+    select c.id, ts_rank_cd(c.fts, q) as rank
+      from public.conversation_chunks c
+     where c.id = any(cand) and c.user_id = me and c.fts @@ q
+     order by 2 desc, c.created_at desc
+     limit k;
+end
+$$;
+comment on function public.keyword_chunks(text, integer) is
+  'Full-text search over the caller''s current generation (ids and ranks only), candidates bounded per term. '
+  'Security definer so the full-text index can be used; scoped to auth.uid().';
+
+/*
  * public.match_conversation_chunks(query_embedding, match_count default 10, match_threshold default 0.3)
  * Chunks of the caller's current generation by cosine similarity above the threshold, best first
  * (at most 50). Same signature and result as before.
@@ -86,8 +147,7 @@ $$;
 /*
  * public.hybrid_search_chunks(keywords, query_embedding, match_count, keyword_weight, vector_weight, rrf_k)
  * Reciprocal rank fusion of up to 30 full-text and 30 vector hits of the caller's current
- * generation. Full-text candidates are bounded per term (all chunks with a rare term, the 60 most
- * recent with a common one) so a common word in a 100k-chunk history costs no more than a rare one. Same signature and result as before; plpgsql so its plans are cached per session.
+ * generation (keyword_chunks and nearest_chunks), fused by rank. Same signature and result as before. Same signature and result as before; plpgsql so its plans are cached per session.
  */
 create or replace function public.hybrid_search_chunks(
   keywords text, query_embedding extensions.vector(768) default null, match_count integer default 10,
@@ -96,42 +156,35 @@ create or replace function public.hybrid_search_chunks(
 language plpgsql stable security invoker set search_path = '' as $$
 #variable_conflict use_column
 declare
-  gen uuid;
+  ids uuid[];
+  scores double precision[];
+  methods text[];
 begin
-  select p.generation_id into gen from public.user_profiles p where p.user_id = (select auth.uid());
-  if gen is null then return; end if;
-  return query
   with kw as (
-    -- Candidates per search term: every chunk holding a rare term, the 60 most recent holding a
-    -- common one; ranking (which reads each candidate's tsvector out of TOAST) then costs at most a
-    -- few hundred reads, where ranking every match of a common word in a large history cost ~1 s.
-    select k.id, row_number() over (order by ts_rank_cd(k.fts, q) desc, k.created_at desc) as rn
-      from to_tsquery('simple', coalesce(nullif(keywords, ''), 'a & !a')) q,
-           lateral (
-             select distinct t.id, t.created_at, t.fts
-               from unnest(tsvector_to_array(to_tsvector('simple', coalesce(keywords, '')))) lx,
-                    lateral (select c.id, c.created_at, c.fts
-                               from public.conversation_chunks c
-                              where c.job_id = gen and c.fts @@ quote_literal(lx)::tsquery
-                              order by c.created_at desc limit 60) t
-           ) k
-     where nullif(keywords, '') is not null and k.fts @@ q
-     order by rn limit 30
+    select k.id, k.rn from public.keyword_chunks(keywords, 30) with ordinality as k(id, rank, rn)
   ), vec as (
-    select n.id, row_number() over (order by n.distance) as rn
-      from public.nearest_chunks(query_embedding, 30) n
+    select n.id, n.rn from public.nearest_chunks(query_embedding, 30) with ordinality as n(id, distance, rn)
   ), fused as (
     select coalesce(kw.id, vec.id) as id,
            coalesce(keyword_weight / (rrf_k + kw.rn), 0) + coalesce(vector_weight / (rrf_k + vec.rn), 0) as score,
            case when kw.id is not null and vec.id is not null then 'hybrid' when kw.id is not null then 'keyword' else 'vector' end as method
       from kw full join vec on kw.id = vec.id
   )
-  select c.id, c.conversation_id, c.title, c.content, c.created_at, round(f.score::numeric, 4)::double precision, f.method
-    from fused f join public.conversation_chunks c on c.id = f.id
-   order by f.score desc, c.created_at desc
+  select array_agg(f.id), array_agg(f.score), array_agg(f.method) into ids, scores, methods from fused f;
+  -- Content is read under RLS, by primary key (a join here was planned as a scan of all the user's rows).
+  return query
+  with c as materialized (
+    select c.id, c.conversation_id, c.title, c.content, c.created_at
+      from public.conversation_chunks c where c.id = any(ids)
+  )
+  select c.id, c.conversation_id, c.title, c.content, c.created_at, round(u.score::numeric, 4)::double precision, u.method
+    from unnest(ids, scores, methods) as u(id, score, method) join c on c.id = u.id
+   order by u.score desc, c.created_at desc
    limit least(greatest(match_count, 1), 50);
 end
 $$;
 
-revoke all on function public.nearest_chunks(extensions.vector, integer) from public, anon;
-grant execute on function public.nearest_chunks(extensions.vector, integer) to authenticated, service_role;
+revoke all on function public.nearest_chunks(extensions.vector, integer), public.keyword_chunks(text, integer)
+  from public, anon;
+grant execute on function public.nearest_chunks(extensions.vector, integer), public.keyword_chunks(text, integer)
+  to authenticated, service_role;

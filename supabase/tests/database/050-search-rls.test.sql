@@ -2,7 +2,7 @@
 -- it returns, whatever other users hold in the shared table (the shared HNSW index once returned
 -- other users' neighbours and the user filter then left a small user with a few results).
 begin;
-select plan(15);
+select plan(17);
 
 -- Vectors with topic structure, as embeddings have: 30 random topic centres, each chunk a centre
 -- plus noise; the query is near one centre.
@@ -60,6 +60,11 @@ select is((select count(*)::int from public.match_conversation_chunks((select v 
   'vector match reaches every chunk of her current generation and nothing else');
 select is((select count(*)::int || ' ' || bool_and(title = 'Kyoto trip') from public.hybrid_search_chunks('kyoto', null, 50)),
   '30 true', 'keyword search: 30 hits, all from her current generation (not her old import, not ben)');
+select is((select count(*)::int from public.keyword_chunks('kyoto | password | hunter2', 100) k
+            join public.conversation_chunks c on c.id = k.id where c.job_id = :'ann_gen'),
+  (select count(*)::int from public.keyword_chunks('kyoto | password | hunter2', 100)),
+  'the full-text arm (definer, for its index) returns only her current generation, even for ben''s words');
+select is((select count(*)::int from public.keyword_chunks('hunter2', 100)), 0, 'ben''s secret word finds nothing for her');
 select is((select method from public.hybrid_search_chunks('kyoto', (select v from q), 1)), 'hybrid',
   'found by both legs -> hybrid');
 select is((select count(*)::int from public.conversation_chunks), 80, 'RLS: her chunks only (both generations)');
