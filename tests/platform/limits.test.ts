@@ -3,6 +3,7 @@
 // functions.log, and functions within the limits are untouched. Drives the platform's own test
 // function (tests/platform/functions/limits-probe) over HTTP.
 import assert from "node:assert/strict";
+import { tasksThatFit } from "../../shared/adapters/stage-handler.ts";
 import { adminDb, API_URL, keys, waitFor } from "../_support/platform.ts";
 
 const LOG = new URL("../../.platform/logs/functions.log", import.meta.url);
@@ -96,4 +97,12 @@ Deno.test("limits: functions within the limits are unaffected", async () => {
   assert.equal(r.inv.killed, false);
   assert.equal(r.inv.kill_reason, null);
   assert.ok(r.inv.cpu_ms! >= 300, `cpu_ms ${r.inv.cpu_ms}`);
+});
+
+Deno.test("limits: the stage loop claims one task first, then only what its budgets left hold", () => {
+  assert.equal(tasksThatFit({ wallMs: 60_000, cpuMs: 1500 }, null), 1, "one task to measure first");
+  assert.equal(tasksThatFit({ wallMs: 60_000, cpuMs: 1500 }, { wallMs: 1000, cpuMs: 400 }), 3, "CPU binds");
+  assert.equal(tasksThatFit({ wallMs: 20_000, cpuMs: 1500 }, { wallMs: 9000, cpuMs: 10 }), 2, "wall binds");
+  assert.equal(tasksThatFit({ wallMs: 60_000, cpuMs: 300 }, { wallMs: 100, cpuMs: 400 }), 0, "nothing fits: return");
+  assert.equal(tasksThatFit({ wallMs: 500, cpuMs: null }, { wallMs: 100, cpuMs: 400 }), 5, "no CPU accounting");
 });
