@@ -5,6 +5,10 @@
  * at once (the gateway decides how many); the CPU and peak-memory deltas of an invocation that ran
  * alone are its own, and an invocation that overlapped others is reported as `overlapped`.
  *
+ * SIGTERM from the gateway (a worker ended at its memory or wall clock limit) dispatches
+ * `beforeunload`, as the edge runtime does before it terminates an isolate, so that a stage can
+ * give its in-flight tasks back; SIGKILL follows after a grace period.
+ *
  * Protocol on stdout (see worker-protocol.ts), one line each:
  *   {"ready": <port>}                        once the module is loaded
  *   {"invocation": InvocationReport}         after each response body has ended
@@ -29,6 +33,10 @@ let handler: Handler | undefined;
   return { finished: new Promise<void>(() => {}), shutdown: () => Promise.resolve(), ref() {}, unref() {} };
 };
 
+Deno.addSignalListener("SIGTERM", () => {
+  globalThis.dispatchEvent(new CustomEvent("beforeunload", { detail: { reason: "terminate" } }));
+});
+
 await import(pathToFileURL(entry).href);
 if (!handler) throw new Error(`${entry} did not call Deno.serve`);
 const serve = handler;
@@ -39,7 +47,9 @@ const out = (obj: unknown) =>
 function resetPeakRss(): void {
   try {
     Deno.writeTextFileSync("/proc/self/clear_refs", "5"); // resets VmHWM (Linux >= 4.0)
-  } catch { /* not Linux: the peak then covers the process lifetime */ }
+  } catch {
+    // Not Linux: the peak then covers the process lifetime.
+  }
 }
 
 function statusMb(field: "VmHWM" | "VmRSS"): number {

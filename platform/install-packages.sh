@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local platform needs: PostgreSQL (15 on Debian 12, 17 on
-# Debian 13), pg_cron, pgvector, pgTAP and pg_prove. Where Debian
+# Debian 13), pg_cron, pgvector, pgTAP, pg_prove and PgBouncer. Where Debian
 # ships no suitable binary package, the extension is built from Debian's trixie source package
 # against the server's own pg_config. Idempotent: does nothing when everything is present.
 set -euo pipefail
@@ -60,6 +60,8 @@ build_from_source() {
 
 apt_install curl iproute2 "postgresql-$PG_MAJOR" "postgresql-client-$PG_MAJOR" "postgresql-$PG_MAJOR-pgtap" libtap-parser-sourcehandler-pgtap-perl
 apt_install "postgresql-$PG_MAJOR-cron"
+# The transaction pooler functions connect through (platform.sh start_pooler).
+apt_install pgbouncer
 
 if ! have_ext vector; then
   if apt-cache show "postgresql-$PG_MAJOR-pgvector" >/dev/null 2>&1; then apt_install "postgresql-$PG_MAJOR-pgvector"
@@ -69,4 +71,5 @@ fi
 have_ext vector || die "pgvector is not installed for PostgreSQL $PG_MAJOR"
 have_ext pg_cron || die "pg_cron is not installed for PostgreSQL $PG_MAJOR"
 have_ext pgtap || die "pgTAP is not installed for PostgreSQL $PG_MAJOR"
+command -v pgbouncer >/dev/null || die "pgbouncer is not installed"
 echo "install-packages: PostgreSQL $PG_MAJOR with pg_cron $(ext_version pg_cron), vector $(ext_version vector), pgtap $(ext_version pgtap)"

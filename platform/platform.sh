@@ -16,6 +16,9 @@ API_PORT=${SOULPRINT_API_PORT:-54321}
 # sslmode=disable: the local cluster has no TLS, and the Supabase CLI would otherwise try it first and fail.
 DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres?sslmode=disable"
 EDGE_PID=$RUN/edge.pid
+# The transaction pooler functions connect through (Supavisor's part on the hosted platform).
+POOLER_PORT=${SOULPRINT_POOLER_PORT:-$((DB_PORT + 7))}
+POOLER_URL="postgresql://postgres:postgres@127.0.0.1:$POOLER_PORT/postgres?sslmode=disable"
 DENO="$ROOT/node_modules/.bin/deno"
 # The npm package's launcher is a node shim; long-running processes use the binary itself so
 # that pid files and signals reach the real process.
@@ -95,6 +98,45 @@ apply_database() {
     || die "seeding local Vault secrets failed"
 }
 
+# --- Transaction pooler ------------------------------------------------------------------------
+# PgBouncer in transaction mode in front of the cluster, as Supavisor is in front of the hosted
+# database: functions get SUPABASE_DB_URL pointing here, so a session feature (prepared statements,
+# session settings, LISTEN, session advisory locks) fails locally as it would in production.
+pooler_running() { [[ -f $RUN/pgbouncer.pid ]] && kill -0 "$(cat "$RUN/pgbouncer.pid")" 2>/dev/null; }
+
+start_pooler() {
+  if pooler_running; then return 0; fi
+  command -v pgbouncer >/dev/null || die "pgbouncer is not installed (platform/install-packages.sh installs it)"
+  if port_busy "$POOLER_PORT"; then die "port $POOLER_PORT is taken by $(port_owner "$POOLER_PORT" || echo 'another process'); stop it or set SOULPRINT_POOLER_PORT"; fi
+  echo '"postgres" "postgres"' >"$STATE/pgbouncer.users"
+  cat >"$STATE/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$DB_PORT dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $POOLER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $STATE/pgbouncer.users
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 60
+ignore_startup_parameters = extra_float_digits,options
+admin_users = postgres
+logfile = $LOGS/pgbouncer.log
+pidfile = $RUN/pgbouncer.pid
+INI
+  if [[ $(id -u) -eq 0 ]]; then chown postgres "$STATE/pgbouncer.ini" "$STATE/pgbouncer.users"; fi
+  as_pg pgbouncer -q -d "$STATE/pgbouncer.ini" || { tail -n 20 "$LOGS/pgbouncer.log" >&2; die "PgBouncer did not start (log: $LOGS/pgbouncer.log)"; }
+  for _ in $(seq 1 50); do port_busy "$POOLER_PORT" && return 0; sleep 0.1; done
+  die "PgBouncer did not listen on :$POOLER_PORT (log: $LOGS/pgbouncer.log)"
+}
+
+stop_pooler() {
+  if pooler_running; then kill -TERM "$(cat "$RUN/pgbouncer.pid")" 2>/dev/null && say "PgBouncer stopped"; fi
+  rm -f "$RUN/pgbouncer.pid"
+}
+
 start_edge() {
   if edge_running; then return 0; fi
   if port_busy "$API_PORT"; then die "port $API_PORT is taken by $(port_owner "$API_PORT" || echo 'another process'); stop it or set SOULPRINT_API_PORT"; fi
@@ -103,7 +145,7 @@ start_edge() {
   # that stop also ends its function workers.
   (
     cd "$ROOT" || exit 1
-    export SOULPRINT_DB_URL="$DB_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE"
+    export SOULPRINT_DB_URL="$DB_URL" SOULPRINT_POOLER_URL="$POOLER_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE"
     exec setsid "$(deno_bin)" run -A --quiet "$ROOT/platform/server.ts"
   ) >>"$LOGS/edge.log" 2>&1 </dev/null &
   for _ in $(seq 1 150); do
@@ -121,8 +163,9 @@ cmd_start() {
   init_cluster
   start_pg
   apply_database
+  start_pooler
   start_edge
-  say "up: database $DB_URL, API http://127.0.0.1:$API_PORT"
+  say "up: database $DB_URL, pooler 127.0.0.1:$POOLER_PORT, API http://127.0.0.1:$API_PORT"
 }
 
 cmd_stop() {
@@ -134,6 +177,7 @@ cmd_stop() {
     say "edge server stopped"
   fi
   rm -f "$EDGE_PID"
+  stop_pooler
   if pg_running; then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null && say "PostgreSQL stopped"; fi
 }
 
@@ -151,6 +195,8 @@ cmd_status() {
   else
     printf '%-18s down\n' postgres; ok=1
   fi
+  if pooler_running; then printf '%-18s up    %s\n' pooler "127.0.0.1:$POOLER_PORT (PgBouncer, transaction mode)"
+  else printf '%-18s down\n' pooler; ok=1; fi
   if edge_running && line=$(curl -fsS "http://127.0.0.1:$API_PORT/_platform/health" 2>/dev/null); then
     echo "$line" | "$DENO" eval --quiet '
       const h = JSON.parse(await new Response(Deno.stdin.readable).text());

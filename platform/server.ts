@@ -4,7 +4,7 @@
  * delivery worker. /_platform/health and /_platform/invocations serve status and benchmarks.
  */
 import postgres from "postgres";
-import { Gateway } from "./gateway.ts";
+import { Gateway } from "./gateway/mod.ts";
 import { LOCAL_JWT_SECRET, projectKeys } from "./jwt.ts";
 import { NetWorker } from "./net-worker.ts";
 import { StorageApi } from "./storage.ts";
@@ -15,18 +15,31 @@ const port = Number(Deno.env.get("SOULPRINT_API_PORT") ?? 54321);
 const state = Deno.env.get("SOULPRINT_STATE") ?? `${root}/.platform`;
 const apiUrl = `http://127.0.0.1:${port}`;
 
+// Functions reach Postgres through the transaction pooler (PgBouncer locally, Supavisor hosted).
+const functionDbUrl = Deno.env.get("SOULPRINT_POOLER_URL") ?? dbUrl;
+
 const sql = postgres(dbUrl, { max: 10, onnotice: () => {} });
 const keys = await projectKeys();
-let killRate = 0;
-const defaultWorkers = Number(Deno.env.get("SOULPRINT_WORKERS_PER_FUNCTION") ?? 8);
-const defaultRequestsPerWorker = Number(Deno.env.get("SOULPRINT_REQUESTS_PER_WORKER") ?? 16);
-const defaultSoftRssMb = Number(Deno.env.get("SOULPRINT_FUNCTION_SOFT_RSS_MB") ?? 140);
+const envNumber = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
+const defaults = {
+  pool: {
+    workersPerFunction: envNumber("SOULPRINT_WORKERS_PER_FUNCTION", 8),
+    requestsPerWorker: envNumber("SOULPRINT_REQUESTS_PER_WORKER", 16),
+    softRssMb: envNumber("SOULPRINT_FUNCTION_SOFT_RSS_MB", 140),
+  },
+  // The hosted limits: 2 s CPU per request, 256 MB, 150 s wall clock (400 s on paid plans).
+  limits: {
+    cpuMs: envNumber("SOULPRINT_FUNCTION_CPU_MS", 2000),
+    wallMs: envNumber("SOULPRINT_FUNCTION_WALL_MS", 150_000),
+    memoryMb: envNumber("SOULPRINT_FUNCTION_MEMORY_MB", 256),
+  },
+};
 
 const gateway = new Gateway({
   root,
   env: {
     SUPABASE_URL: apiUrl,
-    SUPABASE_DB_URL: dbUrl,
+    SUPABASE_DB_URL: functionDbUrl,
     SUPABASE_ANON_KEY: keys.anon_key,
     SUPABASE_SERVICE_ROLE_KEY: keys.service_role_key,
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
@@ -34,33 +47,43 @@ const gateway = new Gateway({
     // The legacy HS256 secret this stack signs with, so functions verify user tokens themselves.
     SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
   },
-  workersPerFunction: defaultWorkers,
-  requestsPerWorker: defaultRequestsPerWorker,
-  wallClockMs: Number(Deno.env.get("SOULPRINT_FUNCTION_WALL_MS") ?? 150_000),
-  memoryMb: Number(Deno.env.get("SOULPRINT_FUNCTION_HEAP_MB") ?? 150), // the edge runtime's per-worker default
+  ...defaults.pool,
+  limits: defaults.limits,
+  heapMb: envNumber("SOULPRINT_FUNCTION_HEAP_MB", 150), // the edge runtime's per-worker default
   // Measured on a 1 GB ingest: young generation uncapped, a warm worker peaks at 210 MB RSS
   // (35 MB/s); capped at 8 MB, 136 MB (33 MB/s).
-  semiSpaceMb: Number(Deno.env.get("SOULPRINT_FUNCTION_SEMI_SPACE_MB") ?? 8),
-  softRssMb: defaultSoftRssMb,
+  semiSpaceMb: envNumber("SOULPRINT_FUNCTION_SEMI_SPACE_MB", 8),
   logFile: `${state}/logs/functions.log`,
-  killRate: () => killRate,
+  // The platform's own test functions (a CPU burner, a memory hog), served locally only.
+  fixtureDirs: [`${root}/tests/platform/functions`],
+  chaosSeed: envNumber("SOULPRINT_CHAOS_SEED", 1),
 });
 const storage = new StorageApi(sql, `${state}/storage`);
 const net = new NetWorker(sql);
 void net.run();
 
-// The gateway's chaos knob lives in the same settings table as the net worker's.
+// The gateway's knobs live in the same settings table as the net worker's; 0 means the default.
+let chaosSeed: number | null = null;
 setInterval(async () => {
+  let rows;
   try {
-    const rows = await sql`select key, value from local_platform.settings where key like 'gateway_%'`;
-    killRate = Number(rows.find((r) => r.key === "gateway_kill_rate")?.value ?? 0);
-    const knob = (key: string, fallback: number) => Number(rows.find((r) => r.key === key)?.value ?? 0) || fallback;
-    gateway.setLimits({
-      workersPerFunction: knob("gateway_workers_per_function", defaultWorkers),
-      requestsPerWorker: knob("gateway_requests_per_worker", defaultRequestsPerWorker),
-      softRssMb: knob("gateway_soft_rss_mb", defaultSoftRssMb),
-    });
-  } catch { /* database restarting: keep the last value */ }
+    rows = await sql`select key, value from local_platform.settings where key like 'gateway_%'`;
+  } catch {
+    return; // database restarting: keep the last values
+  }
+  const knob = (key: string, fallback: number) => Number(rows.find((r) => r.key === key)?.value ?? 0) || fallback;
+  gateway.chaos.rate = knob("gateway_kill_rate", 0);
+  const seed = knob("gateway_chaos_seed", envNumber("SOULPRINT_CHAOS_SEED", 1));
+  if (seed !== chaosSeed) gateway.chaos.reseed(chaosSeed = seed);
+  gateway.setLimits({
+    workersPerFunction: knob("gateway_workers_per_function", defaults.pool.workersPerFunction),
+    requestsPerWorker: knob("gateway_requests_per_worker", defaults.pool.requestsPerWorker),
+    softRssMb: knob("gateway_soft_rss_mb", defaults.pool.softRssMb),
+  }, {
+    cpuMs: knob("gateway_cpu_ms", defaults.limits.cpuMs),
+    wallMs: knob("gateway_wall_ms", defaults.limits.wallMs),
+    memoryMb: knob("gateway_memory_mb", defaults.limits.memoryMb),
+  });
 }, 500);
 
 const server = Deno.serve({

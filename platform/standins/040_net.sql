@@ -90,5 +90,9 @@ insert into local_platform.settings (key, value, description) values
   ('gateway_kill_rate', 0, 'fraction of function invocations whose worker is killed mid-run (546)'),
   ('gateway_workers_per_function', 0, 'worker processes per function (0 = the server default)'),
   ('gateway_requests_per_worker', 0, 'requests one worker serves at once (0 = the server default)'),
-  ('gateway_soft_rss_mb', 0, 'RSS past which a worker is retired once idle (0 = the server default)')
+  ('gateway_soft_rss_mb', 0, 'RSS past which a worker is retired once idle (0 = the server default)'),
+  ('gateway_chaos_seed', 0, 'seed of the gateway''s kill draws (0 = SOULPRINT_CHAOS_SEED, else 1)'),
+  ('gateway_cpu_ms', 0, 'CPU time per invocation before its worker is killed, 546 (0 = SOULPRINT_FUNCTION_CPU_MS, else 2000)'),
+  ('gateway_wall_ms', 0, 'wall clock per invocation before its worker is killed, 504 (0 = SOULPRINT_FUNCTION_WALL_MS, else 150000)'),
+  ('gateway_memory_mb', 0, 'worker RSS before it is killed, 546 (0 = SOULPRINT_FUNCTION_MEMORY_MB, else 256)')
 on conflict (key) do nothing;

@@ -1,6 +1,7 @@
 /**
  * Postgres access for functions: postgres.js over SUPABASE_DB_URL. Prepared statements are off
- * because production goes through the transaction pooler. Functions need real transactions
+ * because functions go through a transaction pooler (Supavisor hosted, PgBouncer on the local
+ * platform), where consecutive statements may run on different server connections. Functions need real transactions
  * (claim, complete, fan-in), which is why this is not PostgREST.
  */
 import postgres from "postgres";

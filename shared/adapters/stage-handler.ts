@@ -2,9 +2,15 @@
  * The one shape every stage function has: authenticate the caller (service secret), claim
  * tasks (the kicked ids first, then the next ones for the stage), run the stage's processor on
  * each inside a transaction that also completes the task, record each failure, and answer 207
- * with completed / failed / skipped ids. Claiming stops when the invocation's time budget is
- * spent; what is left stays queued for the next kick or the sweeper.
+ * with completed / failed / skipped ids.
+ *
+ * Every invocation must end within the hosted limits (2 s CPU, 150 s wall clock), so the loop
+ * checks its budgets before claiming more: it claims one task first, measures it, and then only
+ * as many as the CPU and wall time left can hold at the largest cost seen so far; once none fits
+ * it returns, and what is left stays queued for the next kick or the sweeper (every 5 s). Work a
+ * single task cannot finish in one invocation belongs in continuation tasks (newTasks).
  */
+import process from "node:process";
 import { z } from "zod";
 import { normalizeError, PipelineError } from "../processors/errors.ts";
 import type { Db } from "./db.ts";
@@ -30,8 +36,10 @@ export interface StageDefinition {
   stages: readonly string[];
   prepare?: PrepareTask;
   process: ProcessTask;
-  /** Stop claiming after this much wall time (well under the platform's 150 s). @default 60000 */
+  /** Claim no task that would run past this much wall time (well under the platform's 150 s). @default 60000 */
   budgetMs?: number;
+  /** Claim no task that would run past this much CPU time (under the platform's 2 s). @default 1500 */
+  cpuBudgetMs?: number;
   /** Tasks claimed per round. @default 4 */
   claimBatch?: number;
   /** Most tasks per invocation (continuations then start in a fresh invocation). @default unlimited */
@@ -45,6 +53,47 @@ const Kick = z.object({
 
 const log = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, ...fields }));
 
+/**
+ * CPU time this process has used, in ms; null where the runtime does not report it (the loop
+ * then keeps to its wall budget). Counts every request the worker serves at once, so beside
+ * other requests it over-estimates this one's share: the loop stops early, never late.
+ */
+function cpuNow(): number | null {
+  try {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  } catch {
+    return null; // no CPU accounting in this runtime
+  }
+}
+
+/**
+ * Keeps `task`'s lease (private.extend_lease) before a step that may outlast it, such as a model
+ * call. @throws PipelineError LEASE_LOST when the lease is no longer held.
+ */
+export async function extendLease(db: Db, task: ClaimedTask): Promise<void> {
+  try {
+    await db`select private.extend_lease(${task.id}, ${task.lease_token}::uuid)`;
+  } catch (err) {
+    if ((err as { code?: string }).code === "SPT01") throw new PipelineError("LEASE_LOST", (err as Error).message);
+    throw err;
+  }
+}
+
+/**
+ * How many more tasks fit in this invocation: 1 before any has run (to measure one), then as many
+ * as the wall and CPU time left hold at the largest per-task cost seen so far.
+ */
+export function tasksThatFit(
+  left: { wallMs: number; cpuMs: number | null },
+  largest: { wallMs: number; cpuMs: number } | null,
+): number {
+  if (!largest) return 1;
+  const byWall = left.wallMs / Math.max(largest.wallMs, 1);
+  const byCpu = left.cpuMs === null ? Infinity : left.cpuMs / Math.max(largest.cpuMs, 1);
+  return Math.max(0, Math.floor(Math.min(byWall, byCpu)));
+}
+
 /** In-flight tasks of this worker, failed (retriable) if the runtime shuts the worker down. */
 const inflight = new Map<number, { task: ClaimedTask; tasks: TaskStore }>();
 globalThis.addEventListener?.("beforeunload", () => {
@@ -55,11 +104,13 @@ globalThis.addEventListener?.("beforeunload", () => {
 
 export function createStageHandler(def: StageDefinition) {
   const budgetMs = def.budgetMs ?? 60_000;
+  const cpuBudgetMs = def.cpuBudgetMs ?? 1500;
   const claimBatch = def.claimBatch ?? 4;
   const maxTasks = def.maxTasks ?? Infinity;
   return async function handle(req: Request, deps: StageDeps): Promise<Response> {
     const now = deps.now ?? Date.now;
     const started = now();
+    const cpu0 = cpuNow();
     try {
       requireServiceCaller(req, deps.serviceKeys);
       const kick = Kick.safeParse(await readJson(req));
@@ -71,15 +122,23 @@ export function createStageHandler(def: StageDefinition) {
       const worker = `${stage}:${crypto.randomUUID().slice(0, 8)}`;
       const completed: number[] = [], skipped: number[] = [];
       const failed: { id: number; code: string; state: string }[] = [];
-      let hint: number[] | null = kick.data.task_ids ?? null;
+      const hint: number[] | null = kick.data.task_ids ?? null;
       let handled = 0;
-      while (now() - started < budgetMs && handled < maxTasks) {
-        const batch = await deps.tasks.claim(stage, hint, Math.min(claimBatch, maxTasks - handled), worker);
-        hint = null;
+      /** The largest wall and CPU time one task took so far (zero until one has run). */
+      const largest = { wallMs: 0, cpuMs: 0 };
+      while (handled < maxTasks) {
+        const cpu = cpuNow();
+        const fit = tasksThatFit({
+          wallMs: budgetMs - (now() - started),
+          cpuMs: cpu === null || cpu0 === null ? null : cpuBudgetMs - (cpu - cpu0),
+        }, handled > 0 ? largest : null);
+        if (fit === 0) break;
+        const batch = await deps.tasks.claim(stage, hint, Math.min(claimBatch, maxTasks - handled, fit), worker);
         if (batch.length === 0) break;
         for (const task of batch) {
           handled++;
           const t0 = now();
+          const c0 = cpuNow();
           const base = { stage, jobId: task.job_id, taskId: task.id, taskKey: task.task_key, attempt: task.attempts };
           log("task.claimed", base);
           inflight.set(task.id, { task, tasks: deps.tasks });
@@ -114,6 +173,9 @@ export function createStageHandler(def: StageDefinition) {
             }
           } finally {
             inflight.delete(task.id);
+            const c1 = cpuNow();
+            largest.wallMs = Math.max(largest.wallMs, now() - t0);
+            if (c0 !== null && c1 !== null) largest.cpuMs = Math.max(largest.cpuMs, c1 - c0);
           }
         }
       }

@@ -6,7 +6,7 @@ import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import { completeJson } from "../../../shared/adapters/llm/structured.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
 import { jobFacts, putArtifact } from "../../../shared/adapters/pipeline-store.ts";
-import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
+import { createStageHandler, extendLease } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { dedupe, factTokens, truncateFacts } from "../../../shared/processors/consolidate.ts";
 import { reducePrompt } from "../../../shared/processors/prompts.ts";
@@ -37,6 +37,7 @@ export const consolidate: StageFactory = (rt) =>
               decisions: [],
               [cat]: items.slice(i, i + 400),
             } as FactSet;
+            await extendLease(db, task); // each reduce call may take up to 60 s
             try {
               const r = await completeJson(rt.llm, {
                 ...reducePrompt(JSON.stringify(only)),

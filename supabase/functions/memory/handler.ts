@@ -1,9 +1,13 @@
 /**
  * memory (v2): MEMORY markdown from the consolidated facts, validated (five headings in order,
- * no placeholder, no fallback text); up to three attempts. Staged for regenerate and finalize
- * (the profile takes it when finalize swaps generations). After repeated failure the generation
- * records memory_status=degraded with a code; a fallback text is never stored as memory.
+ * no placeholder, no fallback text). One model call per task run, so that every invocation fits
+ * the platform's limits: an invalid output fails the task retriably (LLM_OUTPUT_INVALID) and the
+ * orchestrator runs it again in a fresh invocation; on the task's MEMORY_ATTEMPTS-th attempt an
+ * invalid output records memory_status=degraded with a code instead. Staged for regenerate and
+ * finalize (the profile takes it when finalize swaps generations); a fallback text is never
+ * stored as memory.
  */
+import { PipelineError } from "../../../shared/processors/errors.ts";
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
 import { getArtifact, stageMemory } from "../../../shared/adapters/pipeline-store.ts";
@@ -13,28 +17,32 @@ import { memoryPrompt } from "../../../shared/processors/prompts.ts";
 import { memoryProblems } from "../../../shared/processors/render.ts";
 import { stripFences } from "../../../shared/processors/json-extract.ts";
 
+/** Attempts (task runs, counted by the orchestrator) before MEMORY is recorded as degraded. */
+export const MEMORY_ATTEMPTS = 3;
+
 export const memory: StageFactory = (rt) =>
   createStageHandler({
     stages: ["memory"],
     claimBatch: 1,
     async prepare(task, db) {
       const facts = await getArtifact(db, task.job_id, "consolidated_facts") ?? {};
-      const results: LlmResult[] = [];
-      let problems: string[] = [];
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const r = await rt.llm.complete({
-          ...memoryPrompt(JSON.stringify(facts, null, 2)),
-          deadline: Date.now() + 60_000,
-        });
-        results.push(r);
-        const md = stripFences(r.text);
-        problems = memoryProblems(md);
-        if (problems.length === 0) return { md, results, problems };
+      const result = await rt.llm.complete({
+        ...memoryPrompt(JSON.stringify(facts, null, 2)),
+        deadline: Date.now() + 60_000,
+      });
+      const md = stripFences(result.text);
+      const problems = memoryProblems(md);
+      const last = task.attempts >= Math.min(MEMORY_ATTEMPTS, task.max_attempts);
+      if (problems.length > 0 && !last) {
+        throw new PipelineError(
+          "LLM_OUTPUT_INVALID",
+          `MEMORY attempt ${task.attempts} of ${MEMORY_ATTEMPTS} was invalid: ${problems.join("; ")}`,
+        );
       }
-      return { md: null, results, problems };
+      return { md: problems.length === 0 ? md : null, result, problems };
     },
     async process(task, tx, pre) {
-      const { md, results, problems } = pre as { md: string | null; results: LlmResult[]; problems: string[] };
+      const { md, result, problems } = pre as { md: string | null; result: LlmResult; problems: string[] };
       await stageMemory(
         tx,
         task.job_id,
@@ -42,6 +50,9 @@ export const memory: StageFactory = (rt) =>
           ? { memory_md: md, memory_status: "ready", memory_error_code: null }
           : { memory_md: null, memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
       );
-      return { counters: { cost: llmCost(results) }, result: { valid: !!md, attempts: results.length, problems } };
+      return {
+        counters: { cost: llmCost([result]) },
+        result: { valid: !!md, attempts: task.attempts, problems },
+      };
     },
   });
