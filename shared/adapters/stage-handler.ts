@@ -7,8 +7,9 @@
  * Every invocation must end within the hosted limits (2 s CPU, 150 s wall clock), so the loop
  * checks its budgets before claiming more: it claims one task first, measures it, and then only
  * as many as the CPU and wall time left can hold at the largest cost seen so far; once none fits
- * it returns, and what is left stays queued for the next kick or the sweeper (every 5 s). Work a
- * single task cannot finish in one invocation belongs in continuation tasks (newTasks).
+ * it returns and hands off (one kick for the stage's due tasks, private.hand_off) so the rest
+ * starts at once. Work a single task cannot finish in one invocation belongs in continuation
+ * tasks (newTasks).
  */
 import process from "node:process";
 import { z } from "zod";
@@ -132,7 +133,11 @@ export function createStageHandler(def: StageDefinition) {
           wallMs: budgetMs - (now() - started),
           cpuMs: cpu === null || cpu0 === null ? null : cpuBudgetMs - (cpu - cpu0),
         }, handled > 0 ? largest : null);
-        if (fit === 0) break;
+        if (fit === 0) {
+          // Out of budget with work possibly left: the next invocation starts now, not at the next sweep.
+          await deps.tasks.handOff(stage);
+          break;
+        }
         const batch = await deps.tasks.claim(stage, hint, Math.min(claimBatch, maxTasks - handled, fit), worker);
         if (batch.length === 0) break;
         for (const task of batch) {

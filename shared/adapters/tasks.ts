@@ -43,6 +43,8 @@ export interface TaskStore {
   complete(tx: Tx, task: ClaimedTask, c: TaskCompletion): Promise<{ advanced_to: string | null; enqueued: number }>;
   /** Records a failure; returns the task's new state ('failed' | 'dead' | 'ignored'). */
   fail(task: ClaimedTask, err: PipelineError): Promise<string>;
+  /** Kicks the stage once for its due tasks (called when an invocation stops on budget). */
+  handOff(stage: string): Promise<void>;
 }
 
 /** Maps the orchestrator's SQLSTATEs to our codes at the boundary. */
@@ -81,5 +83,9 @@ export class PostgresTaskStore implements TaskStore {
     const [row] = await this.db`
       select private.fail_task(${task.id}, ${task.lease_token}::uuid, ${err.code}, ${err.message}, ${err.retriable}) as state`;
     return row!.state as string;
+  }
+
+  async handOff(stage: string): Promise<void> {
+    await this.db`select private.hand_off(${stage})`;
   }
 }
