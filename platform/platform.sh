@@ -188,5 +188,6 @@ case "${1:-}" in
   status) cmd_status ;;
   reset) cmd_reset ;;
   url) echo "$DB_URL" ;;
+  tools) ensure_tools ;;
   *) echo "usage: platform.sh start|stop|status|reset" >&2; exit 2 ;;
 esac

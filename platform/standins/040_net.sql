@@ -5,7 +5,7 @@
 -- Clusters made before that hold pg_net's objects as a plain `net` schema, which would make the
 -- migrations' `create extension pg_net` fail. Convert them in place: move the old schema aside,
 -- create the extension, repoint the views that read the old tables (ops.net_errors), drop the
--- old schema. Queued kicks are dropped, which pg_net allows (at-most-once; the sweeper re-kicks).
+-- old schema, keeping the request-id sequence. Queued kicks are dropped, which pg_net allows (at-most-once; the sweeper re-kicks).
 do $$
 declare v record;
 begin
@@ -15,6 +15,9 @@ begin
   end if;
   alter schema net rename to net_before_extension;
   create extension pg_net with schema extensions;
+  -- Request ids go on where they stopped: callers keep them (private.kicks) as keys.
+  perform setval('net.http_request_queue_id_seq',
+                 (select last_value from net_before_extension.http_request_queue_id_seq));
   for v in
     select distinct c.oid, n.nspname, c.relname
       from pg_depend d

@@ -1,5 +1,10 @@
 import { createUserVerifier } from "../../../shared/adapters/auth.ts";
-import { loadPlatformConfig, loadProviderConfig, loadUserAccessConfig } from "../../../shared/adapters/config.ts";
+import {
+  loadCorsConfig,
+  loadPlatformConfig,
+  loadProviderConfig,
+  loadUserAccessConfig,
+} from "../../../shared/adapters/config.ts";
 import { createDb } from "../../../shared/adapters/db.ts";
 import { createEmbedder, createLlm } from "../../../shared/adapters/providers.ts";
 import { PostgresUserLimiter } from "../../../shared/adapters/user-limits.ts";
@@ -15,5 +20,6 @@ const deps = {
   embedder: createEmbedder(providers, db),
   auth: createUserVerifier(access),
   limits: new PostgresUserLimiter(db, access.userRate),
+  cors: loadCorsConfig(),
 };
 Deno.serve((req) => handle(req, deps));
