@@ -269,16 +269,15 @@ export function functionNames(root = ROOT): string[] {
 }
 
 /**
- * What every supabase/functions/<name>/deno.json must hold: the root deno.json's imports and
- * compiler options. `supabase functions deploy` never reads the root file, so this is how the
+ * What every supabase/functions/<name>/deno.json must hold: the root deno.json's imports,
+ * compiler options and formatting options. `supabase functions deploy` never reads the root file, so this is how the
  * deployed bundle resolves `zod`, `postgres`… exactly as local runs and tests do.
  */
 export function expectedFunctionConfig(root = ROOT): Record<string, unknown> {
   const rootConfig = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`));
-  return {
-    imports: rootConfig.imports,
-    compilerOptions: rootConfig.compilerOptions,
-  };
+  // fmt options too (not its paths): Deno formats a file with the nearest deno.json's settings.
+  const { include: _i, exclude: _e, ...fmt } = rootConfig.fmt ?? {};
+  return { imports: rootConfig.imports, compilerOptions: rootConfig.compilerOptions, fmt };
 }
 
 const GENERATED_NOTE = "Generated from the root deno.json by ./soulprint deploy --sync-import-maps; do not edit.";
