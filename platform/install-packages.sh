@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local platform needs: PostgreSQL (15 on Debian 12, 17 on
-# Debian 13), pg_cron, pgvector, pgTAP, pg_prove and PgBouncer. Where Debian
-# ships no suitable binary package, the extension is built from Debian's trixie source package
-# against the server's own pg_config. Idempotent: does nothing when everything is present.
+# Installs what the local platform needs from the distribution's packages: PostgreSQL (the
+# distribution's default major version, or $PG_MAJOR), pg_cron, pgvector, pgTAP, pg_prove and PgBouncer,
+# plus the local pg_net stand-in extension (platform/extensions). Where no suitable pgvector
+# binary package exists, it is built from Debian's trixie source package against the server's
+# own pg_config. Needs root or sudo only to install packages and extension files. Idempotent:
+# does nothing when everything is present.
 set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=platform/pg-env.sh
+source "$HERE/pg-env.sh"
 
 die() { echo "install-packages: $*" >&2; exit 1; }
 
-major_for_debian() {
-  local v; v=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo "")
-  case "$v" in
-    12) echo 15 ;;
-    13) echo 17 ;;
-    *) if [[ "$(cat /etc/debian_version 2>/dev/null)" == trixie* ]]; then echo 17; else
-         die "unsupported OS: /etc/debian_version is '$(cat /etc/debian_version 2>/dev/null)'; Debian 12 or 13 is required"; fi ;;
-  esac
-}
+sudo_() { if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root (or sudo) to run: $*"; fi; }
 
-PG_MAJOR=${PG_MAJOR:-$(major_for_debian)}
+command -v apt-get >/dev/null || die "apt-get not found: the local platform installs PostgreSQL from Debian or Ubuntu packages"
+PG_MAJOR=$(pg_detect_major)
+if [[ -z $PG_MAJOR ]]; then
+  sudo_ apt-get update -q >/tmp/soulprint-apt.log 2>&1 || { tail -n 20 /tmp/soulprint-apt.log >&2; die "apt-get update failed (log: /tmp/soulprint-apt.log)"; }
+  PG_MAJOR=$(pg_detect_major)
+fi
+[[ -n $PG_MAJOR ]] || die "no PostgreSQL package in the apt sources (apt-cache depends postgresql names none); set PG_MAJOR"
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 PG_CONFIG=$PG_BIN/pg_config
-[[ -x $PG_CONFIG ]] || PG_CONFIG=/usr/bin/pg_config
-
-sudo_() { if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root (or sudo) to run: $*"; fi; }
 
 apt_install() {
   local missing=()
@@ -36,7 +36,7 @@ apt_install() {
   fi
 }
 
-ext_dir() { "$PG_CONFIG" --sharedir; }
+ext_dir() { if [[ -x $PG_CONFIG ]]; then "$PG_CONFIG" --sharedir; else echo "/usr/share/postgresql/$PG_MAJOR"; fi; }
 have_ext() { [[ -f "$(ext_dir)/extension/$1.control" ]]; }
 ext_version() { sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(ext_dir)/extension/$1.control"; }
 
@@ -68,8 +68,27 @@ if ! have_ext vector; then
   else build_from_source pgvector 0.8; fi
 fi
 
+# The pg_net stand-in, as a real extension so the migrations' `create extension pg_net` runs
+# unchanged. Never replaces a pg_net that is not ours.
+install_standin_ext() {
+  local name=$1 dir; dir=$(ext_dir)/extension
+  if [[ -f $dir/$name.control ]] && ! grep -q 'SoulPrint local' "$dir/$name.control"; then
+    die "$dir/$name.control is not the SoulPrint stand-in; remove that $name package to use the local platform"
+  fi
+  local f changed=0
+  for f in "$HERE/extensions/$name.control" "$HERE/extensions/$name"--*.sql; do
+    cmp -s "$f" "$dir/$(basename "$f")" || changed=1
+  done
+  [[ $changed -eq 0 ]] && return 0
+  echo "install-packages: installing the $name stand-in extension into $dir"
+  sudo_ install -m 644 "$HERE/extensions/$name.control" "$HERE/extensions/$name"--*.sql "$dir/" \
+    || die "could not install the $name stand-in into $dir"
+}
+install_standin_ext pg_net
+
 have_ext vector || die "pgvector is not installed for PostgreSQL $PG_MAJOR"
 have_ext pg_cron || die "pg_cron is not installed for PostgreSQL $PG_MAJOR"
 have_ext pgtap || die "pgTAP is not installed for PostgreSQL $PG_MAJOR"
 command -v pgbouncer >/dev/null || die "pgbouncer is not installed"
-echo "install-packages: PostgreSQL $PG_MAJOR with pg_cron $(ext_version pg_cron), vector $(ext_version vector), pgtap $(ext_version pgtap)"
+have_ext pg_net || die "the pg_net stand-in is not installed for PostgreSQL $PG_MAJOR"
+echo "install-packages: PostgreSQL $PG_MAJOR with pg_cron $(ext_version pg_cron), vector $(ext_version vector), pgtap $(ext_version pgtap), pg_net $(ext_version pg_net) (stand-in)"

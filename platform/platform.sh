@@ -8,9 +8,15 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=$ROOT/.platform
-PGDATA=$STATE/pgdata
 RUN=$STATE/run
 LOGS=$STATE/logs
+# shellcheck source=platform/pg-env.sh
+source "$ROOT/platform/pg-env.sh"
+# The cluster's own files (data, socket, server log): in .platform, or under /var/lib/soulprint
+# when the checkout is in a home the `postgres` user cannot enter (see pg_cluster_home).
+PG_HOME=$(pg_cluster_home "$ROOT")
+PGDATA=$PG_HOME/pgdata
+if [[ $PG_HOME == "$STATE" ]]; then PG_SOCK=$RUN PG_LOG=$LOGS/postgres.log; else PG_SOCK=$PG_HOME/run PG_LOG=$PG_HOME/postgres.log; fi
 DB_PORT=${SOULPRINT_DB_PORT:-54322}
 API_PORT=${SOULPRINT_API_PORT:-54321}
 # sslmode=disable: the local cluster has no TLS, and the Supabase CLI would otherwise try it first and fail.
@@ -28,23 +34,27 @@ SUPABASE="$ROOT/node_modules/.bin/supabase"
 say() { echo "platform: $*"; }
 die() { echo "platform: error: $*" >&2; exit 1; }
 
-pg_major() { case "$(cut -d. -f1 /etc/debian_version 2>/dev/null)" in 13) echo 17 ;; *) echo 15 ;; esac; }
-PG_BIN=/usr/lib/postgresql/$(pg_major)/bin
+PG_MAJOR=$(pg_detect_major "$PGDATA")
+PG_BIN=/usr/lib/postgresql/${PG_MAJOR:-none}/bin
 
 # Postgres refuses to run as root; as root the cluster belongs to the `postgres` system user.
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# From / so that the postgres user is never left in a directory it cannot read.
+as_pg() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 ensure_tools() {
   if [[ ! -x $DENO || ! -x $SUPABASE ]]; then
     say "installing the npm toolchain (deno, supabase)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed: the npm registry must be reachable"
   fi
-  if [[ ! -x $PG_BIN/pg_ctl ]] || [[ ! -f $("$PG_BIN/pg_config" --sharedir 2>/dev/null || echo /nonexistent)/extension/vector.control ]] \
-     || ! command -v pg_prove >/dev/null; then
-    bash "$ROOT/platform/install-packages.sh"
+  local ext; ext=$("$PG_BIN/pg_config" --sharedir 2>/dev/null || echo /nonexistent)/extension
+  if [[ ! -x $PG_BIN/pg_ctl || ! -f $ext/vector.control || ! -f $ext/pg_net.control ]] || ! command -v pg_prove >/dev/null; then
+    PG_MAJOR=$PG_MAJOR bash "$ROOT/platform/install-packages.sh"
   else
-    bash "$ROOT/platform/install-packages.sh" >/dev/null
+    PG_MAJOR=$PG_MAJOR bash "$ROOT/platform/install-packages.sh" >/dev/null
   fi
+  # Unknown until apt's lists exist (install-packages.sh updates them).
+  if [[ -z $PG_MAJOR ]]; then PG_MAJOR=$(pg_detect_major "$PGDATA"); PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin; fi
+  [[ -x $PG_BIN/pg_ctl ]] || die "PostgreSQL ${PG_MAJOR:-?} is not installed in /usr/lib/postgresql (set PG_MAJOR to choose a version)"
 }
 
 # Who listens on a TCP port (empty when free).
@@ -57,17 +67,20 @@ edge_running() { [[ -f $EDGE_PID ]] && kill -0 "$(cat "$EDGE_PID")" 2>/dev/null 
 psql_() { PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" "$DB_URL" -v ON_ERROR_STOP=1 -q -X "$@"; }
 
 init_cluster() {
-  mkdir -p "$STATE" "$RUN" "$LOGS"
-  if [[ $(id -u) -eq 0 ]]; then chown postgres "$STATE" "$RUN" "$LOGS"; chmod 755 "$STATE"; fi
+  mkdir -p "$STATE" "$RUN" "$LOGS" "$PG_SOCK"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres "$STATE" "$RUN" "$LOGS"; chmod 755 "$STATE"
+    if [[ $PG_HOME != "$STATE" ]]; then chmod 755 "$(dirname "$PG_HOME")"; chown -R postgres "$PG_HOME"; fi
+  fi
   [[ -f $PGDATA/PG_VERSION ]] && return 0
-  say "creating the cluster in $PGDATA"
+  say "creating the PostgreSQL $PG_MAJOR cluster in $PGDATA"
   as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1 \
-    || { tail -n 20 "$LOGS/initdb.log" >&2; die "initdb failed"; }
+    || { tail -n 20 "$LOGS/initdb.log" >&2; die "initdb failed for $PGDATA (log: $LOGS/initdb.log)"; }
   cat >>"$PGDATA/postgresql.conf" <<CONF
 # --- SoulPrint local platform ---
 listen_addresses = '127.0.0.1'
 port = $DB_PORT
-unix_socket_directories = '$RUN'
+unix_socket_directories = '$PG_SOCK'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
 cron.host = '127.0.0.1'
@@ -84,13 +97,14 @@ CONF
 start_pg() {
   if pg_running; then return 0; fi
   if port_busy "$DB_PORT"; then die "port $DB_PORT is taken by $(port_owner "$DB_PORT" || echo 'another process'); stop it or set SOULPRINT_DB_PORT"; fi
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null \
-    || { tail -n 20 "$LOGS/postgres.log" >&2; die "PostgreSQL did not start (log: $LOGS/postgres.log)"; }
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -w -t 60 start >/dev/null \
+    || { tail -n 20 "$PG_LOG" >&2; die "PostgreSQL did not start (log: $PG_LOG)"; }
 }
 
 apply_database() {
   for f in "$ROOT"/platform/standins/*.sql; do psql_ -f "$f" >/dev/null || die "stand-in $(basename "$f") failed"; done
-  (cd "$ROOT" && "$SUPABASE" db push --db-url "$DB_URL" --yes >"$LOGS/db-push.log" 2>&1) \
+  # --include-all: a migration dated before ones already applied (20261128000150) still runs.
+  (cd "$ROOT" && "$SUPABASE" db push --db-url "$DB_URL" --include-all --yes >"$LOGS/db-push.log" 2>&1) \
     || { tail -n 30 "$LOGS/db-push.log" >&2; die "supabase db push failed (log: $LOGS/db-push.log)"; }
   local service_key
   service_key=$("$DENO" run --quiet --allow-env "$ROOT/platform/keys.ts" service_role_key)
@@ -220,5 +234,6 @@ case "${1:-}" in
   status) cmd_status ;;
   reset) cmd_reset ;;
   url) echo "$DB_URL" ;;
+  tools) ensure_tools ;;
   *) echo "usage: platform.sh start|stop|status|reset" >&2; exit 2 ;;
 esac

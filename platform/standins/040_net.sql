@@ -1,80 +1,38 @@
--- Local stand-in (never deployed): pg_net's `net` schema, same names and signatures. The
--- delivery worker (platform/net-worker.ts) deletes each queued row before sending it, so
--- delivery is at-most-once, exactly as in pg_net; it starts only after commit because it is
--- woken by NOTIFY, which Postgres delivers at commit. Both tables are UNLOGGED, as in pg_net.
-create schema if not exists net;
-grant usage on schema net to postgres, service_role;
-
-create unlogged table if not exists net.http_request_queue (
-  id bigserial primary key,
-  method text not null,
-  url text not null,
-  headers jsonb not null,
-  body bytea,
-  timeout_milliseconds integer not null
-);
-
-create unlogged table if not exists net._http_response (
-  id bigint,
-  status_code integer,
-  content_type text,
-  headers jsonb,
-  content text,
-  timed_out boolean,
-  error_msg text,
-  created timestamptz not null default now()
-);
-create index if not exists _http_response_created_idx on net._http_response (created);
-
-create or replace function net._encode_url_with_params(url text, params jsonb) returns text
-language sql immutable as $$
-  select case when params is null or params = '{}'::jsonb then url
-    else url || case when strpos(url, '?') > 0 then '&' else '?' end || (
-      select string_agg(key || '=' || value, '&') from jsonb_each_text(params)
-    ) end
-$$;
-
-create or replace function net.http_get(
-  url text, params jsonb default '{}'::jsonb, headers jsonb default '{}'::jsonb,
-  timeout_milliseconds integer default 5000
-) returns bigint
-language sql volatile as $$
-  insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('GET', net._encode_url_with_params(url, params), coalesce(headers, '{}'::jsonb), timeout_milliseconds)
-  returning id
-$$;
-
-create or replace function net.http_post(
-  url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
-  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
-  timeout_milliseconds integer default 5000
-) returns bigint
-language sql volatile as $$
-  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('POST', net._encode_url_with_params(url, params), coalesce(headers, '{}'::jsonb),
-          convert_to(coalesce(body, '{}'::jsonb)::text, 'UTF8'), timeout_milliseconds)
-  returning id
-$$;
-
-create or replace function net.http_delete(
-  url text, params jsonb default '{}'::jsonb, headers jsonb default '{}'::jsonb,
-  timeout_milliseconds integer default 5000
-) returns bigint
-language sql volatile as $$
-  insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('DELETE', net._encode_url_with_params(url, params), coalesce(headers, '{}'::jsonb), timeout_milliseconds)
-  returning id
-$$;
-
-create or replace function net._wake_worker() returns trigger
-language plpgsql as $$
+-- Local stand-in (never deployed). pg_net itself is a real extension here
+-- (platform/extensions/pg_net.control, installed by platform/install-packages.sh) and is
+-- created by the migrations, exactly as on Supabase.
+--
+-- Clusters made before that hold pg_net's objects as a plain `net` schema, which would make the
+-- migrations' `create extension pg_net` fail. Convert them in place: move the old schema aside,
+-- create the extension, repoint the views that read the old tables (ops.net_errors), drop the
+-- old schema, keeping the request-id sequence. Queued kicks are dropped, which pg_net allows (at-most-once; the sweeper re-kicks).
+do $$
+declare v record;
 begin
-  perform pg_notify('net_http_request_queue', '');
-  return null;
+  if not exists (select from pg_namespace where nspname = 'net')
+     or exists (select from pg_extension where extname = 'pg_net') then
+    return;
+  end if;
+  alter schema net rename to net_before_extension;
+  create extension pg_net with schema extensions;
+  -- Request ids go on where they stopped: callers keep them (private.kicks) as keys.
+  perform setval('net.http_request_queue_id_seq',
+                 (select last_value from net_before_extension.http_request_queue_id_seq));
+  for v in
+    select distinct c.oid, n.nspname, c.relname
+      from pg_depend d
+      join pg_rewrite r on r.oid = d.objid and d.classid = 'pg_rewrite'::regclass
+      join pg_class c on c.oid = r.ev_class
+      join pg_namespace n on n.oid = c.relnamespace
+     where d.refclassid = 'pg_class'::regclass
+       and d.refobjid in (select oid from pg_class where relnamespace = 'net_before_extension'::regnamespace)
+       and c.relnamespace <> 'net_before_extension'::regnamespace
+  loop
+    execute format('create or replace view %I.%I as %s', v.nspname, v.relname,
+                   replace(pg_get_viewdef(v.oid), 'net_before_extension.', 'net.'));
+  end loop;
+  drop schema net_before_extension cascade;
 end $$;
-drop trigger if exists wake_worker on net.http_request_queue;
-create trigger wake_worker after insert on net.http_request_queue
-  for each statement execute function net._wake_worker();
 
 -- Chaos knobs for the local worker and gateway (never deployed). Rates are fractions 0..1.
 create schema if not exists local_platform;

@@ -225,3 +225,28 @@ export function loadUserAccessConfig(env: Env = Deno.env): UserAccessConfig {
     userRate: Object.freeze(userRate),
   });
 }
+
+/** Which browser origins may call the user-facing functions (query, chat). */
+export interface CorsConfig {
+  /** Exact origins (`https://app.example.com`), or `["*"]` for any (@default `["*"]`). */
+  readonly allowedOrigins: readonly string[];
+}
+
+/**
+ * CORS_ALLOWED_ORIGINS: comma-separated origins, or `*` (the default).
+ * @throws PipelineError CONFIG_INVALID on a value that is not `*` or an origin.
+ */
+export function loadCorsConfig(env: Env = Deno.env): CorsConfig {
+  const raw = env.get("CORS_ALLOWED_ORIGINS")?.trim() || "*";
+  const origins = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  const bad = origins.filter((o) => o !== "*" && !/^https?:\/\/[^/\s]+$/.test(o));
+  if (bad.length || origins.length === 0) {
+    throw new PipelineError(
+      "CONFIG_INVALID",
+      `invalid configuration: CORS_ALLOWED_ORIGINS (${
+        bad.join(", ") || "empty"
+      }: expected * or origins like https://app.example.com)`,
+    );
+  }
+  return Object.freeze({ allowedOrigins: Object.freeze(origins.includes("*") ? ["*"] : origins) });
+}

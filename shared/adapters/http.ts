@@ -3,6 +3,7 @@
  * (user authentication is in auth.ts).
  */
 import { normalizeError, PipelineError, type PublicError } from "../processors/errors.ts";
+import type { CorsConfig } from "./config.ts";
 
 /** Constant-time string comparison, so a wrong secret's timing reveals nothing. */
 function safeEqual(a: string, b: string): boolean {
@@ -62,4 +63,48 @@ export async function readJson(req: Request): Promise<unknown> {
   } catch {
     throw new PipelineError("INPUT_INVALID", "request body must be JSON");
   }
+}
+
+/** Any origin: the default when CORS_ALLOWED_ORIGINS is not set. */
+export const ANY_ORIGIN: CorsConfig = Object.freeze({ allowedOrigins: Object.freeze(["*"]) });
+/** The headers supabase-js sends with every function call. */
+export const CORS_ALLOW_HEADERS = "authorization, x-client-info, apikey, content-type";
+/** Response headers a browser caller may read (error ids, limits, stream metadata). */
+const CORS_EXPOSE_HEADERS = "x-request-id, retry-after, x-retrieval-method, x-conversation-id";
+
+/**
+ * CORS headers for a response to `req`. An origin not in the list gets no
+ * Access-Control-Allow-Origin, so the browser withholds the response; the request itself is
+ * still authenticated as usual (CORS protects users' browsers, not the function).
+ */
+export function corsHeaders(req: Request, cors: CorsConfig): Record<string, string> {
+  const h: Record<string, string> = {
+    "access-control-allow-headers": CORS_ALLOW_HEADERS,
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+    "access-control-max-age": "86400",
+  };
+  const origin = req.headers.get("origin");
+  if (cors.allowedOrigins.includes("*")) h["access-control-allow-origin"] = "*";
+  else {
+    h["vary"] = "Origin";
+    if (origin && cors.allowedOrigins.includes(origin)) h["access-control-allow-origin"] = origin;
+  }
+  return h;
+}
+
+/**
+ * Wraps a user-facing handler for browsers: answers the preflight (OPTIONS, 204) and adds the
+ * CORS headers to every response, errors and streams included.
+ */
+export async function withCors(
+  req: Request,
+  cors: CorsConfig,
+  respond: (req: Request) => Promise<Response>,
+): Promise<Response> {
+  const headers = corsHeaders(req, cors);
+  if (req.method === "OPTIONS") return new Response(null, { status: 204, headers });
+  const res = await respond(req);
+  for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+  return res;
 }

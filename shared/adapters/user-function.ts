@@ -1,9 +1,9 @@
 /**
  * The dependencies of a user-facing function (query, chat): configuration read once, one pool,
- * the configured model and embedder, JWT verification and the per-user limiter.
+ * the configured model and embedder, JWT verification, the per-user limiter and CORS.
  */
 import { createUserVerifier } from "./auth.ts";
-import { loadPlatformConfig, loadProviderConfig, loadUserAccessConfig } from "./config.ts";
+import { loadCorsConfig, loadPlatformConfig, loadProviderConfig, loadUserAccessConfig } from "./config.ts";
 import { createDb } from "./db.ts";
 import { createEmbedder, createLlm } from "./providers.ts";
 import { PostgresUserLimiter } from "./user-limits.ts";
@@ -20,5 +20,6 @@ export function userFunctionDeps() {
     embedder: createEmbedder(providers, db),
     auth: createUserVerifier(access),
     limits: new PostgresUserLimiter(db, access.userRate),
+    cors: loadCorsConfig(),
   };
 }

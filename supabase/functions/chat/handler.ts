@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { openChat, retrieve, saveAssistantMessage, saveUserMessage } from "../../../shared/adapters/chat.ts";
-import { errorResponse, readJson } from "../../../shared/adapters/http.ts";
+import { ANY_ORIGIN, errorResponse, readJson, withCors } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
@@ -17,7 +17,12 @@ const ChatBody = z.object({
   stream: z.boolean().default(true),
 });
 
-export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
+/** Browsers may call it: preflight and CORS headers on every response (deps.cors, default any origin). */
+export function handle(req: Request, deps: QueryDeps): Promise<Response> {
+  return withCors(req, deps.cors ?? ANY_ORIGIN, (r) => respond(r, deps));
+}
+
+async function respond(req: Request, deps: QueryDeps): Promise<Response> {
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
     const user = await deps.auth.verify(req);

@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { retrieve } from "../../../shared/adapters/chat.ts";
+import type { CorsConfig } from "../../../shared/adapters/config.ts";
 import type { Db } from "../../../shared/adapters/db.ts";
 import type { Embedder } from "../../../shared/adapters/embedder.ts";
 import type { UserVerifier } from "../../../shared/adapters/auth.ts";
-import { errorResponse, readJson } from "../../../shared/adapters/http.ts";
+import { ANY_ORIGIN, errorResponse, readJson, withCors } from "../../../shared/adapters/http.ts";
 import type { LlmProvider } from "../../../shared/adapters/llm/types.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import type { UserLimiter } from "../../../shared/adapters/user-limits.ts";
@@ -23,6 +24,8 @@ export interface QueryDeps {
   auth: UserVerifier;
   /** Per-user request limits. */
   limits: UserLimiter;
+  /** Browser origins allowed to call (@default any origin). */
+  cors?: CorsConfig;
   now?: () => Date;
 }
 
@@ -46,7 +49,12 @@ export function parseBody<T>(schema: z.ZodType<T>, raw: unknown): T {
   return r.data;
 }
 
-export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
+/** Browsers may call it: preflight and CORS headers on every response (deps.cors, default any origin). */
+export function handle(req: Request, deps: QueryDeps): Promise<Response> {
+  return withCors(req, deps.cors ?? ANY_ORIGIN, (r) => respond(r, deps));
+}
+
+async function respond(req: Request, deps: QueryDeps): Promise<Response> {
   const t0 = performance.now();
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
