@@ -5,6 +5,8 @@
  * - pasted material (code, logs, markup, tables), recognised by its STRUCTURE (fences,
  *   indentation, symbol density, line shape), becomes a labelled stub such as
  *   `[pasted code, 42 lines]` (`pasted`); prose is never cut, however long;
+ * - a phrase repeated verbatim 3+ times in a row is kept once with a count, such as
+ *   `[repeated 199 more times]`, when that saves 100+ characters (`repeated`);
  * - assistant turns are not the person's words (`assistant`); the tail of one is sent only as
  *   `<context>` right before a short user reply ("yes, the second one") that needs it.
  * Nothing is dropped for size: a full batch closes and the next one continues where it stopped
@@ -42,7 +44,7 @@ export interface Cursor {
   offset: number;
 }
 
-export type CutReason = "duplicate" | "pasted" | "assistant";
+export type CutReason = "duplicate" | "pasted" | "repeated" | "assistant";
 
 export interface InputStats {
   /** Conversations with at least one block in the batch. */
@@ -135,6 +137,44 @@ export interface Compacted {
   /** Characters of pasted material replaced by stubs. */
   cutChars: number;
   stubs: number;
+  /** Characters of verbatim repetition left out. */
+  repeatChars: number;
+}
+
+/**
+ * Keeps one copy of a phrase (1 to 12 words) that is repeated verbatim 3 or more times in a
+ * row, followed by `[repeated N more times]`, when that leaves out at least 100 characters:
+ * the copies say nothing the first one doesn't. Doubled words and short refrains stay.
+ */
+export function collapseRepeats(text: string): { text: string; cutChars: number } {
+  const toks = text.match(/\S+\s*/g) ?? [];
+  const key = toks.map((t) => t.trimEnd());
+  const same = (a: number, b: number, p: number) => {
+    for (let k = 0; k < p; k++) if (key[a + k] !== key[b + k]) return false;
+    return true;
+  };
+  const out: string[] = [];
+  let cutChars = 0;
+  for (let i = 0; i < toks.length;) {
+    let best: { p: number; r: number; removed: number } | null = null;
+    for (let p = 1; p <= 12 && i + 3 * p <= toks.length; p++) {
+      let r = 1;
+      while (i + (r + 1) * p <= toks.length && same(i, i + r * p, p)) r++;
+      if (r < 3) continue;
+      let removed = 0;
+      for (let k = i + p; k < i + r * p; k++) removed += toks[k]!.length;
+      if (removed >= 100 && (!best || removed > best.removed)) best = { p, r, removed };
+    }
+    if (!best) {
+      out.push(toks[i++]!);
+      continue;
+    }
+    const end = i + best.r * best.p;
+    out.push(...toks.slice(i, i + best.p), `[repeated ${best.r - 1} more times]${toks[end - 1]!.match(/\s*$/)![0]}`);
+    cutChars += best.removed;
+    i = end;
+  }
+  return cutChars ? { text: out.join("").trim(), cutChars } : { text, cutChars: 0 };
 }
 
 const stub = (kind: string, lines: number) => `[pasted ${kind}, ${lines} line${lines === 1 ? "" : "s"}]`;
@@ -197,7 +237,8 @@ export function compactUserText(text: string): Compacted {
     } else out.push(...lines.slice(i, last + 1));
     i = last + 1;
   }
-  return { text: out.join("\n").trim(), cutChars, stubs };
+  const r = collapseRepeats(out.join("\n").trim());
+  return { text: r.text, cutChars, stubs, repeatChars: r.cutChars };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +254,7 @@ const emptyStats = (): InputStats => ({
   cut: {
     duplicate: { messages: 0, chars: 0 },
     pasted: { messages: 0, chars: 0 },
+    repeated: { messages: 0, chars: 0 },
     assistant: { messages: 0, chars: 0 },
   },
 });
@@ -227,7 +269,7 @@ export function addStats(a: InputStats, b: InputStats): InputStats {
   ) {
     s[k] = a[k] + b[k];
   }
-  for (const r of ["duplicate", "pasted", "assistant"] as const) {
+  for (const r of ["duplicate", "pasted", "repeated", "assistant"] as const) {
     s.cut[r] = { messages: a.cut[r].messages + b.cut[r].messages, chars: a.cut[r].chars + b.cut[r].chars };
   }
   return s;
@@ -373,6 +415,10 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
             stats.stubs += k.stubs;
             stats.cut.pasted.messages++;
             stats.cut.pasted.chars += k.cutChars;
+          }
+          if (k.repeatChars) {
+            stats.cut.repeated.messages++;
+            stats.cut.repeated.chars += k.repeatChars;
           }
         }
         userText.set(c.id, [...(userText.get(c.id) ?? []), t]);

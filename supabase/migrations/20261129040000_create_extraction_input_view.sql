@@ -1,7 +1,8 @@
 -- What fact extraction sent to the model and what it left out, per job: the sum of the extract
 -- tasks' results (extract/handler.ts). Nothing is dropped for size; what is not sent is cut by a
 -- named rule: `duplicate` (a user message already sent), `pasted` (code, logs, markup, tables
--- replaced by a stub), `assistant` (assistant turns, apart from short context excerpts).
+-- replaced by a stub), `repeated` (a phrase repeated verbatim 3+ times in a row, kept once with a
+-- count), `assistant` (assistant turns, apart from short context excerpts).
 create or replace view ops.extraction_input with (security_invoker = on) as
 select t.job_id, j.user_id, j.status,
        sum((t.result ->> 'requests')::int) as requests,
@@ -18,7 +19,9 @@ select t.job_id, j.user_id, j.status,
        sum((t.result -> 'input' -> 'cut' -> 'pasted' ->> 'messages')::int) as pasted_messages,
        sum((t.result -> 'input' -> 'cut' -> 'pasted' ->> 'chars')::bigint) as pasted_chars,
        sum((t.result -> 'input' -> 'cut' -> 'assistant' ->> 'messages')::int) as assistant_messages,
-       sum((t.result -> 'input' -> 'cut' -> 'assistant' ->> 'chars')::bigint) as assistant_chars
+       sum((t.result -> 'input' -> 'cut' -> 'assistant' ->> 'chars')::bigint) as assistant_chars,
+       sum(coalesce((t.result -> 'input' -> 'cut' -> 'repeated' ->> 'messages')::int, 0)) as repeated_messages,
+       sum(coalesce((t.result -> 'input' -> 'cut' -> 'repeated' ->> 'chars')::bigint, 0)) as repeated_chars
   from private.job_tasks t
   join public.processing_jobs j on j.id = t.job_id
  where t.stage = 'extract' and t.state = 'done' and t.result ? 'input'

@@ -5,6 +5,7 @@ import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import {
   attributeFacts,
   buildExtractionBatches,
+  collapseRepeats,
   compactUserText,
   type ExtractionBatch,
   parseExtractionInput,
@@ -74,9 +75,8 @@ const PROSE = [
   "When I run `npm install` it takes forever on my old laptop, which I've had since 2016.",
   "Here is my cover letter draft:\n```\nDear hiring team,\nI have worked as a nurse for nine years and I love night shifts.\nI would bring patience and calm to your ward.\n```",
   "lol ok :) that's fair, I guess I'm just tired today...",
-  "I've been thinking a lot about whether to stay in nursing. The pay is fine but the hours wreck my sleep, and " +
-  "my partner keeps saying I should try teaching. I believe that good sleep beats productivity hacks, and I have " +
-  "decided to stop working weekends from May. ".repeat(20),
+  "I've been thinking a lot about whether to stay in nursing. The pay is fine but the hours wreck my sleep. " +
+  Array.from({ length: 40 }, (_, i) => `In week ${i + 1} I slept ${5 + (i % 4)} hours a night and felt it.`).join(" "),
 ];
 
 Deno.test("pasted material is cut to a labelled stub by its structure: code, logs, tables, markup", () => {
@@ -87,7 +87,7 @@ Deno.test("pasted material is cut to a labelled stub by its structure: code, log
     [TABLE, /\[pasted table, 5 lines\]/, "Compare these"],
     [TSV, /^\[pasted table, 4 lines\]$/, ""],
     [MARKUP, /\[pasted markup, 4 lines\]/, "footer misaligned"],
-    [`Minified: ${"{\"a\":1,\"b\":[2,3]}".repeat(40)}`, /\[pasted code, 1 line\]/, ""],
+    [`Minified: ${'{"a":1,"b":[2,3]}'.repeat(40)}`, /\[pasted code, 1 line\]/, ""],
   ];
   for (const [text, stub, kept] of cases) {
     const c = compactUserText(text);
@@ -108,6 +108,23 @@ Deno.test("prose is never cut: paragraphs, lists, dated notes, links, inline cod
   }
 });
 
+Deno.test("a phrase repeated verbatim many times in a row is kept once with a count; natural repetition stays", () => {
+  const filler = "Notes: " + "alpha beta gamma delta ".repeat(50) + "and that is my plan.";
+  const c = compactUserText(filler);
+  assert.equal(c.text, "Notes: alpha beta gamma delta [repeated 49 more times] and that is my plan.");
+  assert.equal(c.repeatChars, "alpha beta gamma delta ".length * 49);
+  const lines = "I keep writing this line.\n".repeat(8) + "Done.";
+  assert.match(collapseRepeats(lines).text, /^I keep writing this line\.\n\[repeated 7 more times\]\nDone\.$/);
+  for (
+    const keep of [
+      "I am very very very tired today.", // too short to matter
+      "Ha ha ha ha, that's great.",
+      "I tried that yesterday and it did not quite work. I tried that yesterday and it did not quite work.", // twice
+      PROSE[8]!, // a long passage repeated (longer than 12 words per copy)
+    ]
+  ) assert.equal(collapseRepeats(keep).text, keep);
+});
+
 Deno.test("duplicates are sent once and counted; the job-wide skip list is honoured", () => {
   const convs = [
     conv("a", [["user", "Keep it short please."], ["assistant", "Sure."], ["user", "I live in Ghent."]]),
@@ -125,13 +142,17 @@ Deno.test("duplicates are sent once and counted; the job-wide skip list is honou
 });
 
 Deno.test("assistant text is only context, only right before a short reply, and never the person's", () => {
-  const long = "Here are three options for your trip. ".repeat(10) + "Option two is the coastal route. Which one do you prefer?";
+  const long = "Here are three options for your trip. ".repeat(10) +
+    "Option two is the coastal route. Which one do you prefer?";
   const convs = [conv("c", [
     ["user", "Plan a weekend trip for me, I live in Leeds and I love sea kayaking."],
     ["assistant", long],
     ["user", "yes, the second one"],
     ["assistant", "As an AI I love quantum origami. Shall I book it?"],
-    ["user", "Not yet. First tell me how long the drive is from my flat, since I don't own a car anymore and would rent one."],
+    [
+      "user",
+      "Not yet. First tell me how long the drive is from my flat, since I don't own a car anymore and would rent one.",
+    ],
   ])];
   const [b] = buildExtractionBatches(convs);
   const [p] = parseExtractionInput(b!.text);
@@ -154,7 +175,14 @@ Deno.test("batching never drops text: many batches, continuations from a cursor,
       ["user", `Message ${i}: I grew up near the coast and I still swim every morning before work. `.repeat(1 + i % 7)],
       ["assistant", "Noted."],
       ["user", `Follow-up ${i}, with <tags> & "quotes" that must survive.`],
-      ...(i === 7 ? [["user", "A very long diary entry about my week. ".repeat(400)] as [string, string]] : []),
+      ...(i === 7
+        ? [
+          ["user", Array.from({ length: 400 }, (_, j) => `Entry ${j} of my diary about the week.`).join(" ")] as [
+            string,
+            string,
+          ],
+        ]
+        : []),
     ]));
   const expected = convs.flatMap((c) => c.messages.filter((m) => m.role === "user").map((m) => m.text.trim()));
   const all = buildExtractionBatches(convs, { maxChars: 4000 });

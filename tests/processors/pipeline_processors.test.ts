@@ -101,7 +101,9 @@ Deno.test("chunks of a 36-turn conversation: every line labelled with its speake
   const msgs = Array.from({ length: 36 }, (_, i) => ({
     role: i % 2 ? "assistant" : "user",
     content: i % 2
-      ? Array.from({ length: 14 }, (_, j) => `Reply ${i} step ${j} explains one more part of the plan in detail.`).join(" ")
+      ? Array.from({ length: 14 }, (_, j) => `Reply ${i} step ${j} explains one more part of the plan in detail.`).join(
+        " ",
+      )
       : `Turn ${i}: I keep notes about my allotment. Today I planted row ${i} with beans.\nSecond line of turn ${i}.`,
   }));
   const chunks = chunkConversation({ title: "Allotment", created_at: "2024-05-01T00:00:00Z", messages: msgs });

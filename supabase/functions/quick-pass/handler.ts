@@ -46,7 +46,12 @@ export const quickPass: StageFactory = (rt) =>
       const first = await claimFirstGeneration(tx, job);
       await writeProfile(tx, job.user_id, {
         ...(first
-          ? { ...profileFields(sections, null), generated_by, sections_source: "quick_pass", soulprint_generated_at: new Date() }
+          ? {
+            ...profileFields(sections, null),
+            generated_by,
+            sections_source: "quick_pass",
+            soulprint_generated_at: new Date(),
+          }
           : {}),
         import_status: "quick_ready",
         import_error: null,
