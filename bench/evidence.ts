@@ -77,6 +77,7 @@ async function measure(bytes: Uint8Array, label: string) {
   const cut = {
     duplicate: Number(v?.duplicate_chars ?? 0),
     pasted: Number(v?.pasted_chars ?? 0),
+    repeated: Number(v?.repeated_chars ?? 0),
     assistant: Number(v?.assistant_chars ?? 0),
   };
   console.error(

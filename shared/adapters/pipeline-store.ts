@@ -221,19 +221,31 @@ export async function extractionConversations(
 
 /**
  * The person's messages that repeat an earlier one of the job word for word (ignoring
- * surrounding whitespace), in (conversation id, position) order: index positions by
- * conversation id. The first occurrence is not listed.
+ * surrounding whitespace), in (conversation id, position) order; the first occurrence is not
+ * listed. Grouped by keyset range (`bounds`: the ranges' upper bounds from keysetRanges, the
+ * last range open-ended; compared in SQL so the collation is the ranges' own), then by
+ * conversation id: message index positions.
  */
-export async function repeatedUserMessages(tx: Conn, jobId: string): Promise<Map<string, number[]>> {
-  const rows = await tx`select conversation_id, idx from (
+export async function repeatedUserMessages(
+  tx: Conn,
+  jobId: string,
+  bounds: string[],
+): Promise<Map<number, Record<string, number[]>>> {
+  const rows =
+    await tx`select (select count(*)::int from unnest(${bounds}::text[]) b where b < t.conversation_id) as range,
+           t.conversation_id, t.idx from (
       select r.conversation_id, m.ord::int - 1 as idx,
-             row_number() over (partition by md5(regexp_replace(m.e->>'content', '^\s+|\s+$', '', 'g'))
+             row_number() over (partition by md5(regexp_replace(m.e->>'content', '^[[:space:]]+|[[:space:]]+$', '', 'g'))
                                 order by r.conversation_id, m.ord) as rn
         from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
-       where r.job_id = ${jobId} and m.e->>'role' in ('user', 'system') and m.e->>'content' ~ '\S') t
-    where rn > 1 order by conversation_id, idx`;
-  const out = new Map<string, number[]>();
-  for (const x of rows) out.set(x.conversation_id, [...(out.get(x.conversation_id) ?? []), x.idx]);
+       where r.job_id = ${jobId} and m.e->>'role' in ('user', 'system') and m.e->>'content' ~ '[^[:space:]]') t
+    where t.rn > 1 order by t.conversation_id, t.idx`;
+  const out = new Map<number, Record<string, number[]>>();
+  for (const x of rows) {
+    const r = out.get(x.range) ?? {};
+    (r[x.conversation_id] ??= []).push(x.idx);
+    out.set(x.range, r);
+  }
   return out;
 }
 

@@ -131,6 +131,8 @@ Deno.test("capture: extraction requests carry stage and job id, and every user m
     assert.ok(v, "ops.extraction_input has the job");
     assert.equal(Number(v.requests), extract.length);
     assert.equal(Number(v.user_messages_sent) + Number(v.duplicate_messages), msgs.length);
+    const distinct = new Set(msgs.map((m) => m.text.trim())).size;
+    assert.equal(Number(v.duplicate_messages), msgs.length - distinct, "every repeat left out, across tasks");
     assert.ok(Number(v.duplicate_messages) > 0 && Number(v.pasted_chars) > 0 && Number(v.assistant_chars) > 0);
     assert.ok(Number(v.context_excerpts) >= 1);
     const facts = first(

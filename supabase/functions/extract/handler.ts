@@ -100,15 +100,13 @@ export const extract: StageFactory = (rt) =>
     async process(task, tx, pre) {
       if (task.task_key === "extract:start") {
         const ranges = await keysetRanges(tx, "conversations", task.job_id, CONVERSATIONS_PER_TASK);
-        const repeated = await repeatedUserMessages(tx, task.job_id);
+        const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
+        const repeated = await repeatedUserMessages(tx, task.job_id, bounds);
         return {
-          newTasks: ranges.map((r, i) => {
-            const skip: Record<string, number[]> = {};
-            for (const [id, idx] of repeated) {
-              if ((r.after === null || id > r.after) && (r.upto === null || id <= r.upto)) skip[id] = idx;
-            }
-            return { task_key: `extract:batch:${i}`, payload: { ...r, skip } };
-          }),
+          newTasks: ranges.map((r, i) => ({
+            task_key: `extract:batch:${i}`,
+            payload: { ...r, skip: repeated.get(i) ?? {} },
+          })),
         };
       }
       const p = task.payload as unknown as Payload;
