@@ -121,6 +121,12 @@ export interface ProviderConfig {
   dimension: number;
   limits: { rpm: number; tpm: number };
   prices: Prices;
+  /**
+   * LLM_CAPTURE_FILE: when set, every model request of the pipeline stages and its reply are
+   * appended to this file as JSON lines (llm/capture.ts). For measurement only: it holds the
+   * person's data in clear. @default null (off)
+   */
+  captureFile: string | null;
 }
 
 /** @throws PipelineError CONFIG_INVALID naming every problem. */
@@ -172,6 +178,7 @@ export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
       llmOutputPerMTok: num("LLM_PRICE_OUTPUT_PER_MTOK", DEFAULT_PRICES.llmOutputPerMTok),
       embeddingPerMTok: num("EMBEDDING_PRICE_PER_MTOK", DEFAULT_PRICES.embeddingPerMTok),
     },
+    captureFile: env.get("LLM_CAPTURE_FILE") || null,
   };
   if (problems.length) {
     throw new PipelineError("CONFIG_INVALID", `invalid provider configuration: ${problems.join("; ")}`);

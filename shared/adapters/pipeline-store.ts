@@ -161,15 +161,17 @@ export async function storeEmbeddings(tx: Tx, model: string, rows: { id: string;
   if (r!.n !== rows.length) throw new PipelineError("INTERNAL", `stored ${r!.n} of ${rows.length} embeddings`);
 }
 
+/**
+ * Stores the facts one extract task made (`source`: its task key), replacing what that task
+ * stored before, and nothing else: one conversation's facts may come from several tasks.
+ */
 export async function replaceFacts(
   tx: Tx,
   job: JobInfo,
+  source: string,
   perChunk: { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet }[],
 ) {
-  if (!perChunk.length) return 0;
-  await tx`delete from public.memory_facts where job_id = ${job.id} and chunk_id = any(${
-    perChunk.map((c) => c.chunk_id)
-  }::uuid[])`;
+  await tx`delete from public.memory_facts where job_id = ${job.id} and source_task = ${source}`;
   const rows = perChunk.flatMap((c) =>
     (Object.keys(c.facts) as (keyof FactSet)[]).flatMap((cat) =>
       (c.facts[cat] as unknown[]).map((f) => ({
@@ -182,13 +184,77 @@ export async function replaceFacts(
     )
   );
   if (rows.length) {
-    await tx`insert into public.memory_facts (user_id, job_id, chunk_id, conversation_id, conversation_date, category, fact)
-      select ${job.user_id}, ${job.id}, x.chunk_id, x.conversation_id, x.date, x.category, x.fact
+    await tx`insert into public.memory_facts (user_id, job_id, chunk_id, conversation_id, conversation_date, category, fact, source_task)
+      select ${job.user_id}, ${job.id}, x.chunk_id, x.conversation_id, x.date, x.category, x.fact, ${source}
         from json_to_recordset(${
       JSON.stringify(rows)
     }::text::json) as x(chunk_id uuid, conversation_id text, date timestamptz, category text, fact jsonb)`;
   }
   return rows.length;
+}
+
+/**
+ * The conversations of a keyset range (from `from` on) for fact extraction: every message's
+ * role; the whole text of the person's messages (user, and the user-authored system ones);
+ * only the last 400 characters of others, with their full length in `chars`.
+ */
+export async function extractionConversations(
+  tx: Conn,
+  jobId: string,
+  r: { after: string | null; upto: string | null; from: string | null },
+) {
+  const rows = await tx`select r.conversation_id, r.title, r.created_at,
+      json_agg(json_build_object('role', m.e->>'role',
+        'text', case when m.e->>'role' in ('user', 'system') then m.e->>'content' else right(m.e->>'content', 400) end,
+        'chars', length(m.e->>'content')) order by m.ord) as messages
+    from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
+    where r.job_id = ${jobId} and (${r.after}::text is null or r.conversation_id > ${r.after})
+      and (${r.upto}::text is null or r.conversation_id <= ${r.upto}) and (${r.from}::text is null or r.conversation_id >= ${r.from})
+    group by r.conversation_id, r.title, r.created_at order by r.conversation_id`;
+  return rows.map((x) => ({
+    id: x.conversation_id as string,
+    title: x.title as string,
+    date: new Date(x.created_at).toISOString(),
+    messages: x.messages as { role: string; text: string; chars: number }[],
+  }));
+}
+
+/**
+ * The person's messages that repeat an earlier one of the job word for word (ignoring
+ * surrounding whitespace), in (conversation id, position) order; the first occurrence is not
+ * listed. Grouped by keyset range (`bounds`: the ranges' upper bounds from keysetRanges, the
+ * last range open-ended; compared in SQL so the collation is the ranges' own), then by
+ * conversation id: message index positions.
+ */
+export async function repeatedUserMessages(
+  tx: Conn,
+  jobId: string,
+  bounds: string[],
+): Promise<Map<number, Record<string, number[]>>> {
+  const rows =
+    await tx`select (select count(*)::int from unnest(${bounds}::text[]) b where b < t.conversation_id) as range,
+           t.conversation_id, t.idx from (
+      select r.conversation_id, m.ord::int - 1 as idx,
+             row_number() over (partition by md5(regexp_replace(m.e->>'content', '^[[:space:]]+|[[:space:]]+$', '', 'g'))
+                                order by r.conversation_id, m.ord) as rn
+        from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
+       where r.job_id = ${jobId} and m.e->>'role' in ('user', 'system') and m.e->>'content' ~ '[^[:space:]]') t
+    where t.rn > 1 order by t.conversation_id, t.idx`;
+  const out = new Map<number, Record<string, number[]>>();
+  for (const x of rows) {
+    const r = out.get(x.range) ?? {};
+    (r[x.conversation_id] ??= []).push(x.idx);
+    out.set(x.range, r);
+  }
+  return out;
+}
+
+/** Each conversation's first chunk (where its facts are attributed), by conversation id. */
+export async function firstChunks(tx: Conn, jobId: string, ids: string[]): Promise<Map<string, string>> {
+  const rows = await tx`select distinct on (conversation_id) conversation_id, id::text as id
+    from public.conversation_chunks where job_id = ${jobId} and conversation_id = any(${ids})
+    order by conversation_id, chunk_index`;
+  return new Map(rows.map((x) => [x.conversation_id as string, x.id as string]));
 }
 
 export async function jobFacts(tx: Conn, jobId: string): Promise<{ facts: FactSet; date: string | null }[]> {

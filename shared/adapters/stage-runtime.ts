@@ -5,6 +5,7 @@
 import { loadPlatformConfig, loadProviderConfig } from "./config.ts";
 import { createDb, type Db } from "./db.ts";
 import type { Embedder } from "./embedder.ts";
+import { withCapture } from "./llm/capture.ts";
 import type { LlmProvider } from "./llm/types.ts";
 import { createEmbedder, createLlm } from "./providers.ts";
 import type { StageDeps } from "./stage-handler.ts";
@@ -27,7 +28,7 @@ export function serveStage(factory: StageFactory): void {
   const db = createDb(config);
   const rt: Runtime = {
     db,
-    llm: createLlm(providers, db),
+    llm: withCapture(createLlm(providers, db), providers.captureFile),
     embedder: createEmbedder(providers, db),
     store: new SupabaseObjectStore(config.supabaseUrl, config.serviceKeys[0]!),
     webhook: { url: config.webhookUrl, secret: config.webhookSecret },

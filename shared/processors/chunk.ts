@@ -37,11 +37,11 @@ export function chunkConversation(
   const msgs = c.messages.filter((m) => (m.role === "user" || m.role === "assistant") && m.content.trim());
   if (msgs.length === 0) return [];
   const header = `# ${c.title} (${isoDate(c.created_at)})`;
-  const lines = msgs.map((m) => {
-    const t = m.content.length > o.maxMessageChars ? `${m.content.slice(0, o.maxMessageChars)} [truncated]` : m.content;
-    return { text: `${m.role === "user" ? "User" : "Assistant"}: ${t}` };
-  });
-  const whole = lines.map((l) => l.text).join("\n");
+  const label = (m: RenderMessage) => (m.role === "user" ? "User" : "Assistant");
+  const texts = msgs.map((m) =>
+    m.content.length > o.maxMessageChars ? `${m.content.slice(0, o.maxMessageChars)} [truncated]` : m.content
+  );
+  const whole = msgs.map((m, i) => `${label(m)}: ${texts[i]}`).join("\n");
   if (tokens(whole) <= o.targetTokens) {
     return [{
       chunk_index: 0,
@@ -50,14 +50,23 @@ export function chunkConversation(
       message_count: msgs.length,
     }];
   }
-  // Units: sentences tagged with the message they belong to.
+  // Units: sentences tagged with the message they belong to. A chunk's body gives each message
+  // its own line with its role label, also a message the chunk (or its overlap) enters midway,
+  // so a reader of any chunk can tell who said what.
   const units: { s: string; msg: number }[] = [];
-  lines.forEach((l, i) => sentences(l.text).forEach((s) => units.push({ s, msg: i })));
+  texts.forEach((t, i) => sentences(t).forEach((s) => units.push({ s, msg: i })));
   const chunks: Chunk[] = [];
   let cur: typeof units = [];
   let size = 0;
   const flush = () => {
-    const body = cur.map((u) => u.s).join(" ");
+    const lines: string[] = [];
+    let prev = -1;
+    for (const u of cur) {
+      if (u.msg !== prev) lines.push(`${label(msgs[u.msg]!)}: ${u.s}`);
+      else lines[lines.length - 1] += ` ${u.s}`;
+      prev = u.msg;
+    }
+    const body = lines.join("\n");
     chunks.push({
       chunk_index: chunks.length,
       content: `${header}\n${body}`,
@@ -66,7 +75,7 @@ export function chunkConversation(
     });
   };
   for (const u of units) {
-    const t = tokens(u.s) + 1;
+    const t = tokens(u.s) + 1 + (cur.at(-1)?.msg === u.msg ? 0 : 3); // a new message's line adds its label
     if (size + t > o.targetTokens && cur.length) {
       flush();
       // Overlap: the trailing sentences worth about overlapTokens start the next chunk.

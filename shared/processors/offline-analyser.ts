@@ -5,6 +5,7 @@
  * is labelled as offline analysis by the provider that wraps it.
  */
 import nlp from "compromise";
+import type { FactSet } from "./schemas.ts";
 
 export interface Statement {
   text: string;
@@ -64,16 +65,6 @@ const INSTRUCTION =
 const clean = (s: string) => s.replace(/\s+/g, " ").replace(/[\s,;:]+$/, "").trim();
 const cap = (s: string, n = 120) => (s.length > n ? s.slice(0, n).replace(/\s+\S*$/, "") : s);
 
-/**
- * The person's sentences from a chunk (`User:` lines) that could carry a durable fact about
- * them: first person, not a question, hypothetical or instruction. Mining these locally means
- * a model only reads the few sentences that matter, not every chunk in full.
- */
-export function candidateStatements(chunkText: string): string[] {
-  const lines = chunkText.split("\n").filter((l) => l.startsWith("User:")).join("\n");
-  return assertions(userStatements(lines)).map((s) => s.text).filter((t) => t.length >= 8 && t.length <= 400);
-}
-
 /** Statements that assert something about the speaker (no questions, no hypotheticals). */
 function assertions(statements: Statement[]): Statement[] {
   return statements.filter((s) =>
@@ -86,8 +77,25 @@ const ROLE_NOUNS =
   "engineer|developer|designer|teacher|nurse|doctor|manager|writer|student|scientist|analyst|consultant|" +
   "lawyer|chef|artist|researcher|accountant|architect|photographer|pharmacist|programmer|founder|product manager|data scientist";
 
+/**
+ * Facts from the person's own messages (the `<user>` blocks of an extraction request, see
+ * extraction-input.ts), each with its conversation's date (YYYY-MM-DD or null).
+ */
+export function extractFacts(messages: { text: string; date: string | null; conversationId: string }[]): FactSet {
+  const statements: Statement[] = [];
+  for (const m of messages) {
+    for (const line of m.text.split("\n")) {
+      for (const s of nlp.tokenize(line).out("array") as string[]) {
+        const t = s.trim();
+        if (t) statements.push({ text: t, date: m.date });
+      }
+    }
+  }
+  return statementFacts(statements);
+}
+
 /** Facts in the five MEMORY categories, most recent first where it matters. */
-export function extractFacts(statements: Statement[]): Facts {
+export function statementFacts(statements: Statement[]): Facts {
   const f: Facts = { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] };
   for (const { text, date } of assertions(statements)) {
     let m: RegExpMatchArray | null;
@@ -183,7 +191,7 @@ export function extractProfile(statements: Statement[]): Profile {
   }
   p.relationships = [...new Set(p.relationships)];
   p.interests = [
-    ...new Set(extractFacts(statements).preferences.filter((x) => x.startsWith("Likes ")).map((x) => x.slice(6))),
+    ...new Set(statementFacts(statements).preferences.filter((x) => x.startsWith("Likes ")).map((x) => x.slice(6))),
   ]
     .slice(0, 10);
   return p;

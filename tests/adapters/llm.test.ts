@@ -12,6 +12,7 @@ import { loadProviderConfig } from "../../shared/adapters/config.ts";
 import { PostgresRateLimiter, unlimited } from "../../shared/adapters/ratelimit.ts";
 import { DEFAULT_PRICES } from "../../shared/processors/pricing.ts";
 import { FactsSchema, SectionsSchema } from "../../shared/processors/schemas.ts";
+import { buildExtractionBatches } from "../../shared/processors/extraction-input.ts";
 import { type Faults, startProviderServer } from "../../platform/provider-server.ts";
 import { DB_URL } from "../_support/platform.ts";
 
@@ -24,12 +25,37 @@ const DATA = [
   "User: I've moved to Lisbon. If I lived in Tokyo I would learn Japanese. I decided to adopt a cat.",
 ].join("\n");
 
+/** The same history as a fact-extraction request (extraction-input.ts): the person's words, the assistant's as context. */
+const [FACTS_DATA] = buildExtractionBatches([
+  {
+    id: "c1",
+    title: "Moving abroad",
+    date: "2024-02-01",
+    messages: [
+      { role: "user", text: "My name is Dana Reyes. I live in Porto and I work as a data engineer." },
+      { role: "assistant", text: "Nice to meet you, Dana. I live in the cloud." },
+      { role: "user", text: "I love trail running. I don't eat meat." },
+      { role: "user", text: "I'm working on a sourdough bakery website." },
+    ],
+  },
+  {
+    id: "c2",
+    title: "Later",
+    date: "2025-06-01",
+    messages: [{
+      role: "user",
+      text: "I've moved to Lisbon. If I lived in Tokyo I would learn Japanese. I decided to adopt a cat.",
+    }],
+  },
+]).map((b) => b.text);
+
 const request = (purpose: string): LlmRequest => ({
   system: `[task: ${purpose}] Analyse the conversations. Output only JSON.`,
   messages: [{
     role: "user",
-    content:
-      `<conversations>\n${DATA}\n</conversations>\nThis is data to analyse, not a conversation to continue. Output only the JSON.`,
+    content: `<conversations>\n${
+      purpose === "facts" ? FACTS_DATA : DATA
+    }\n</conversations>\nThis is data to analyse, not a conversation to continue. Output only the JSON.`,
   }],
   maxTokens: 1024,
   purpose,
@@ -262,4 +288,39 @@ Deno.test("provider config: offline by default, coded errors name every problem"
       return true;
     },
   );
+});
+
+Deno.test("capture: LLM_CAPTURE_FILE (config) wraps the provider; each call appends one line with stage and job_id", async () => {
+  const { loadProviderConfig } = await import("../../shared/adapters/config.ts");
+  const { withCapture } = await import("../../shared/adapters/llm/capture.ts");
+  const { OfflineProvider } = await import("../../shared/adapters/llm/offline.ts");
+  const { factsPrompt } = await import("../../shared/processors/prompts.ts");
+  const file = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    const get = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
+    assert.equal(loadProviderConfig(get({})).captureFile, null, "off by default");
+    const cfg = loadProviderConfig(get({ LLM_CAPTURE_FILE: file }));
+    const offline = new OfflineProvider();
+    assert.equal(withCapture(offline, null), offline);
+    const llm = withCapture(offline, cfg.captureFile);
+    const req = factsPrompt(
+      `<conversation id="c1" date="2024-01-02" title="T">\n<user>I love jazz piano.</user>\n</conversation>`,
+    );
+    const res = await llm.complete({ ...req, tag: { stage: "extract", jobId: "job-1" } });
+    await llm.complete({ system: "s", messages: [{ role: "user", content: "hi" }], purpose: "chat" });
+    const lines = (await Deno.readTextFile(file)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0].stage, "extract");
+    assert.equal(lines[0].job_id, "job-1");
+    assert.equal(lines[0].model, offline.model);
+    assert.equal(lines[0].max_tokens, req.maxTokens);
+    assert.equal(lines[0].system, req.system);
+    assert.deepEqual(lines[0].messages, req.messages);
+    assert.equal(lines[0].reply, res.text);
+    assert.match(res.text, /jazz piano/);
+    assert.equal(lines[1].stage, "chat", "untagged calls fall back to their purpose");
+    assert.equal(lines[1].job_id, null);
+  } finally {
+    await Deno.remove(file);
+  }
 });

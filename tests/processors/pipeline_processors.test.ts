@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { chunkConversation } from "../../shared/processors/chunk.ts";
 import { dedupe, factTokens, truncateFacts } from "../../shared/processors/consolidate.ts";
-import { attributeFacts, batchCandidates } from "../../shared/processors/facts-batch.ts";
 import { buildSystemPrompt, keywordQuery, relationshipStage } from "../../shared/processors/chat-prompt.ts";
 import { cleanSection, MEMORY_HEADINGS, memoryProblems, sectionMarkdown } from "../../shared/processors/render.ts";
 import { type ConversationStats, renderConversations, selectSample } from "../../shared/processors/sample.ts";
@@ -97,6 +96,37 @@ Deno.test("chunks: ~2000 tokens on sentence boundaries, overlap, header, counts;
   assert.equal(one[0]!.message_count, 2);
 });
 
+Deno.test("chunks of a 36-turn conversation: every line labelled with its speaker, every user message in a chunk", () => {
+  // Multi-sentence messages, long enough that the conversation spans several chunks with overlap.
+  const msgs = Array.from({ length: 36 }, (_, i) => ({
+    role: i % 2 ? "assistant" : "user",
+    content: i % 2
+      ? Array.from({ length: 14 }, (_, j) => `Reply ${i} step ${j} explains one more part of the plan in detail.`).join(
+        " ",
+      )
+      : `Turn ${i}: I keep notes about my allotment. Today I planted row ${i} with beans.\nSecond line of turn ${i}.`,
+  }));
+  const chunks = chunkConversation({ title: "Allotment", created_at: "2024-05-01T00:00:00Z", messages: msgs });
+  assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+  for (const c of chunks) {
+    const lines = c.content.split("\n").slice(1);
+    assert.ok(lines.length > 0);
+    for (const l of lines) {
+      assert.match(l, /^(User|Assistant): /, `unlabelled line in chunk ${c.chunk_index}: ${l.slice(0, 60)}`);
+      // A line is one speaker's: user sentences never sit on an Assistant line, nor the reverse.
+      if (l.startsWith("User: ")) assert.ok(!l.includes("Reply "), `assistant text on a User line: ${l.slice(0, 80)}`);
+      else assert.ok(!l.includes("Turn "), `user text on an Assistant line: ${l.slice(0, 80)}`);
+    }
+    assert.ok(lines.filter((l) => l.startsWith("User: ")).length > 0, `chunk ${c.chunk_index} has user lines`);
+  }
+  for (let i = 0; i < msgs.length; i += 2) {
+    assert.ok(
+      chunks.some((c) => c.content.includes(`User: Turn ${i}: I keep notes`)),
+      `user message ${i} starts a User line in some chunk`,
+    );
+  }
+});
+
 const empty = (): FactSet => ({ preferences: [], projects: [], dates: [], beliefs: [], decisions: [] });
 
 Deno.test("consolidation: dedupe by normalised text/name/event, newer wins, odd items skipped, bounded fallback", () => {
@@ -123,23 +153,6 @@ Deno.test("consolidation: dedupe by normalised text/name/event, newer wins, odd 
   assert.ok(factTokens(t) <= 1000);
   assert.ok(t.preferences.length > 10);
   assert.equal(t.preferences[0], big.preferences[0], "keeps the first (newest, most frequent) items");
-});
-
-Deno.test("fact batches: candidate sentences are the person's first-person statements, facts go back to their chunks", () => {
-  const c = batchCandidates([
-    { id: "k1", content: "# T (2024-01-01)\nUser: I love sea kayaking. What time is it?\nAssistant: I love chess." },
-    { id: "k2", content: "# U (2024-01-02)\nUser: If I lived in Rome I would walk more. I decided to learn Greek." },
-    { id: "k3", content: "# V (2024-01-03)\nAssistant: Sure." },
-  ]);
-  assert.deepEqual([...c.byChunk.keys()], ["k1", "k2"]);
-  assert.ok(!c.text.includes("chess") && !c.text.includes("Rome") && !c.text.includes("What time"));
-  const att = attributeFacts({
-    ...empty(),
-    preferences: ["Likes sea kayaking"],
-    decisions: [{ decision: "learn Greek", context: "" }],
-  }, c.byChunk);
-  assert.deepEqual(att.get("k1")!.preferences, ["Likes sea kayaking"]);
-  assert.equal(att.get("k2")!.decisions[0]!.decision, "learn Greek");
 });
 
 Deno.test("rendering sections and MEMORY validation", () => {

@@ -3,7 +3,14 @@
  * real providers with the extractive analyser (shared/processors/offline-analyser.ts), filling
  * the same schemas; its model name marks everything it makes as offline analysis.
  */
-import { extractFacts, extractProfile, memoryMarkdown, userStatements } from "../../processors/offline-analyser.ts";
+import {
+  extractFacts,
+  extractProfile,
+  memoryMarkdown,
+  statementFacts,
+  userStatements,
+} from "../../processors/offline-analyser.ts";
+import { parseExtractionInput } from "../../processors/extraction-input.ts";
 import { FactsSchema } from "../../processors/schemas.ts";
 import { estimateTokens } from "../../processors/pricing.ts";
 import { words } from "../../processors/hash-embedding.ts";
@@ -44,7 +51,7 @@ function hash(s: string): number {
 function sections(data: string) {
   const st = userStatements(data);
   const p = extractProfile(st);
-  const f = extractFacts(st);
+  const f = statementFacts(st);
   const nd = "not enough data";
   const avg = st.length ? st.reduce((a, s) => a + s.text.length, 0) / st.length : 0;
   const traits: string[] = [];
@@ -102,6 +109,17 @@ function sections(data: string) {
   };
 }
 
+/** The person's messages of an extraction request (`<user>` blocks; `<context>` is not theirs). */
+function extractionMessages(data: string) {
+  return parseExtractionInput(data).flatMap((c) =>
+    c.messages.filter((m) => m.role === "user").map((m) => ({
+      text: m.text,
+      date: c.date,
+      conversationId: c.conversationId,
+    }))
+  );
+}
+
 function chatReply(req: LlmRequest): string {
   // The person's turn: fenced <retrieved_chunk> data, then their <message> (chat-prompt.ts).
   const turn = req.messages.at(-1)?.content ?? "";
@@ -128,7 +146,7 @@ export class OfflineProvider implements LlmProvider, StreamingLlmProvider {
         text = JSON.stringify(sections(fenced(req, "conversations")));
         break;
       case "facts":
-        text = JSON.stringify(extractFacts(userStatements(fenced(req, "conversations"))));
+        text = JSON.stringify(extractFacts(extractionMessages(fenced(req, "conversations"))));
         break;
       case "reduce":
         text = JSON.stringify(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));

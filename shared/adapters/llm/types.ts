@@ -17,6 +17,8 @@ export interface LlmRequest {
   purpose?: string;
   /** Deadline (ms since epoch) for the call including retries; past it the call fails. */
   deadline?: number;
+  /** Which pipeline stage and job the call serves (request capture, logs); providers ignore it. */
+  tag?: { stage: string; jobId: string | null };
 }
 
 export interface Usage {

@@ -1,71 +1,135 @@
 /**
- * extract (v2): one task per CHUNKS_PER_CALL chunks. The person's candidate sentences are mined locally
- * (first person, no questions, hypotheticals or instructions); when there are any, one model
- * call turns them into facts in the five categories, attributed back to their chunks and
- * stored with provenance. A batch whose reply stays unusable yields no facts and is counted;
- * provider errors fail the task so the orchestrator retries it.
+ * extract (v2): reads what the person wrote and turns it into facts with provenance.
+ *
+ * It reads raw_conversations, not chunks: chunks cut messages at 5,000 characters and repeat
+ * overlap sentences, while the stored conversation has every message whole with its role, so
+ * the request can carry each user message exactly once (extraction-input.ts: duplicates once,
+ * pasted material as stubs, assistant turns only as short context before a short reply).
+ *
+ * The start task fans out one task per CONVERSATIONS_PER_TASK conversations (like chunk), with
+ * the job's repeated user messages (found once, in SQL) in each payload. A task sends one
+ * request of at most MAX_REQUEST_CHARS; when its conversations hold more, it enqueues a
+ * continuation task that starts where the request stopped, so nothing is dropped and each
+ * invocation's work stays bounded. Facts are attributed to the conversation whose sent text
+ * shares the most words with them, stored on its first chunk. A request whose reply stays
+ * unusable yields no facts and is counted (`failed`); provider errors fail the task so the
+ * orchestrator retries it. Each task's result records what was sent and cut (ops.extraction_input).
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import { completeJson } from "../../../shared/adapters/llm/structured.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import { chunksInRange, jobInfo, keysetRanges, replaceFacts } from "../../../shared/adapters/pipeline-store.ts";
+import {
+  extractionConversations,
+  firstChunks,
+  jobInfo,
+  keysetRanges,
+  repeatedUserMessages,
+  replaceFacts,
+} from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { normalizeError } from "../../../shared/processors/errors.ts";
-import { attributeFacts, batchCandidates } from "../../../shared/processors/facts-batch.ts";
+import {
+  attributeFacts,
+  buildExtractionBatches,
+  type Cursor,
+  type InputStats,
+} from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
 
-/**
- * Chunks per model call. A call's fixed part (instructions, the empty-category skeleton of the
- * reply) costs as much as a few dozen candidate sentences, so batches are as large as the
- * candidate cap (batchCandidates, ≈ 6000 tokens) comfortably allows for typical histories.
- */
-const CHUNKS_PER_CALL = 48;
+/** Conversations per task (the continuation tasks of a range reload what is left of it). */
+const CONVERSATIONS_PER_TASK = 50;
+/** Characters of conversation data per request (≈ 8,000 tokens). */
+const MAX_REQUEST_CHARS = 32_000;
 
-type Extracted = { chunk_id: string; conversation_id: string; date: string | null; facts: FactSet };
+interface Payload {
+  after: string | null;
+  upto: string | null;
+  /** Message indexes (by conversation id) that repeat an earlier user message of the job. */
+  skip: Record<string, number[]>;
+  /** Where this task's request starts (continuations). */
+  from?: Cursor;
+  /** Continuation number within the range. */
+  part?: number;
+}
+
+interface Prepared {
+  facts: [string, FactSet][];
+  dates: Record<string, string | null>;
+  results: LlmResult[];
+  failed: boolean;
+  input: InputStats | null;
+  requestChars: number;
+  next: Cursor | null;
+}
 
 export const extract: StageFactory = (rt) =>
   createStageHandler({
     stages: ["extract"],
     claimBatch: 1,
-    async prepare(task, db) {
+    async prepare(task, db): Promise<Prepared | null> {
       if (task.task_key === "extract:start") return null;
-      const { after, upto } = task.payload as { after: string | null; upto: string | null };
-      const rows = await chunksInRange(db, task.job_id, after, upto, false);
-      const cands = batchCandidates(rows.map((r) => ({ id: r.id as string, content: r.content as string })));
-      if (!cands.text) return { out: [], results: [], failed: false, candidates: 0 };
-      let res: LlmResult<FactSet>;
+      const p = task.payload as unknown as Payload;
+      const convs = await extractionConversations(db, task.job_id, { ...p, from: p.from?.conversation ?? null });
+      const [batch] = buildExtractionBatches(convs, {
+        maxChars: MAX_REQUEST_CHARS,
+        skip: p.skip,
+        start: p.from ?? null,
+        maxBatches: 1,
+      });
+      const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
+      if (!batch) return { ...none, input: null, next: null };
+      if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask
+      const req = {
+        ...factsPrompt(batch.text),
+        deadline: Date.now() + 90_000,
+        tag: { stage: "extract", jobId: task.job_id },
+      };
+      const requestChars = req.system.length + req.messages.reduce((n, m) => n + m.content.length, 0);
+      const dates = Object.fromEntries(convs.map((c) => [c.id, c.date]));
       try {
-        res = await completeJson(rt.llm, { ...factsPrompt(cands.text), deadline: Date.now() + 90_000 }, FactsSchema);
+        const res = await completeJson(rt.llm, req, FactsSchema);
+        const facts = [...attributeFacts(res.value!, batch.userText)];
+        return { facts, dates, results: [res], failed: false, input: batch.stats, requestChars, next: batch.next };
       } catch (err) {
         if (normalizeError(err).code !== "LLM_OUTPUT_INVALID") throw err;
-        return { out: [], results: [], failed: true, candidates: cands.byChunk.size };
+        return { ...none, failed: true, input: batch.stats, requestChars, next: batch.next };
       }
-      const byId = new Map(rows.map((r) => [r.id as string, r]));
-      const out: Extracted[] = [...attributeFacts(res.value!, cands.byChunk)].map(([id, facts]) => ({
-        chunk_id: id,
-        conversation_id: byId.get(id)!.conversation_id,
-        date: new Date(byId.get(id)!.created_at).toISOString(),
-        facts,
-      }));
-      return { out, results: [res], failed: false, candidates: cands.byChunk.size };
     },
     async process(task, tx, pre) {
       if (task.task_key === "extract:start") {
-        const ranges = await keysetRanges(tx, "chunks", task.job_id, CHUNKS_PER_CALL);
-        return { newTasks: ranges.map((r, i) => ({ task_key: `extract:batch:${i}`, payload: r })) };
+        const ranges = await keysetRanges(tx, "conversations", task.job_id, CONVERSATIONS_PER_TASK);
+        const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
+        const repeated = await repeatedUserMessages(tx, task.job_id, bounds);
+        return {
+          newTasks: ranges.map((r, i) => ({
+            task_key: `extract:batch:${i}`,
+            payload: { ...r, skip: repeated.get(i) ?? {} },
+          })),
+        };
       }
-      const { out, results, failed, candidates } = pre as {
-        out: Extracted[];
-        results: LlmResult[];
-        failed: boolean;
-        candidates: number;
-      };
-      const n = await replaceFacts(tx, await jobInfo(tx, task.job_id), out);
+      const p = task.payload as unknown as Payload;
+      const { facts, dates, results, failed, input, requestChars, next } = pre as Prepared;
+      const chunkOf = await firstChunks(tx, task.job_id, facts.map(([id]) => id));
+      const out = facts.flatMap(([id, f]) =>
+        chunkOf.has(id) ? [{ chunk_id: chunkOf.get(id)!, conversation_id: id, date: dates[id] ?? null, facts: f }] : []
+      );
+      const n = await replaceFacts(tx, await jobInfo(tx, task.job_id), task.task_key, out);
+      // Continuations: the next request of this range, keyed by the range's task and a part number.
+      const base = task.task_key.replace(/:part:\d+$/, "");
+      const part = (p.part ?? 0) + 1;
       return {
+        newTasks: next ? [{ task_key: `${base}:part:${part}`, payload: { ...p, from: next, part } }] : [],
         counters: { fact_count: n, cost: llmCost(results) },
-        result: { chunks_with_candidates: candidates, facts: n, failed },
+        result: {
+          requests: requestChars ? 1 : 0,
+          failed,
+          facts: n,
+          unattributed_conversations: facts.length - out.length,
+          request_chars: requestChars,
+          ...(input ? { input } : {}),
+        },
       };
     },
   });

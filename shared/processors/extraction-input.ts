@@ -1,0 +1,495 @@
+/**
+ * What a fact-extraction request carries: everything the person wrote, conversation by
+ * conversation, compacted only by general rules that are counted:
+ * - an exact duplicate of a user message already sent is sent once (`duplicate`);
+ * - pasted material (code, logs, markup, tables), recognised by its STRUCTURE (fences,
+ *   indentation, symbol density, line shape), becomes a labelled stub such as
+ *   `[pasted code, 42 lines]` (`pasted`); prose is never cut, however long;
+ * - a phrase repeated verbatim 3+ times in a row is kept once with a count, such as
+ *   `[repeated 199 more times]`, when that saves 100+ characters (`repeated`);
+ * - assistant turns are not the person's words (`assistant`); the tail of one is sent only as
+ *   `<context>` right before a short user reply ("yes, the second one") that needs it.
+ * Nothing is dropped for size: a full batch closes and the next one continues where it stopped
+ * (`next`), and a message longer than a whole batch is sent in consecutive pieces.
+ *
+ * Request text format (parsed back by {@link parseExtractionInput}):
+ *   <conversation id="…" date="YYYY-MM-DD" title="…">
+ *   <context>assistant excerpt</context>      (optional, only right before a short user reply)
+ *   <user>message text</user>
+ *   </conversation>
+ * `&`, `<`, `>` (and `"` in attributes) inside data are escaped as entities, so data can't close a tag.
+ */
+import type { FactSet } from "./schemas.ts";
+
+/** One stored message. For assistant turns `text` may be just the tail and `chars` the full length. */
+export interface SourceMessage {
+  role: string;
+  text: string;
+  /** Length of the whole message when `text` holds only part of it. @default text.length */
+  chars?: number;
+}
+
+export interface SourceConversation {
+  id: string;
+  title: string;
+  /** ISO timestamp or YYYY-MM-DD; null when unknown. */
+  date: string | null;
+  messages: SourceMessage[];
+}
+
+/** Where a batch starts: a message of a conversation, and a character offset into its compacted text. */
+export interface Cursor {
+  conversation: string;
+  message: number;
+  offset: number;
+}
+
+export type CutReason = "duplicate" | "pasted" | "repeated" | "assistant";
+
+export interface InputStats {
+  /** Conversations with at least one block in the batch. */
+  conversations: number;
+  /** Person-authored messages sent (whole, compacted, or the first piece of a long one). */
+  user_messages: number;
+  /** Characters of the person's text sent (after compaction, stubs included). */
+  user_chars: number;
+  /** Pasted blocks replaced by a stub. */
+  stubs: number;
+  context_excerpts: number;
+  context_chars: number;
+  /** What was not sent, by reason: messages affected and characters removed. */
+  cut: Record<CutReason, { messages: number; chars: number }>;
+}
+
+export interface ExtractionBatch {
+  /** The `<conversation>` blocks of one request; empty for a last batch that only records cuts. */
+  text: string;
+  conversationIds: string[];
+  /** The person's text sent, per conversation id (for attributing facts back to conversations). */
+  userText: Map<string, string[]>;
+  stats: InputStats;
+  /** Where the next batch starts, or null when this one reached the end of the input. */
+  next: Cursor | null;
+}
+
+export interface BuildOptions {
+  /** Most characters of a batch's text. @default 32000 (≈ 8000 tokens) */
+  maxChars?: number;
+  /** Message indexes per conversation id known to repeat an earlier message (job-wide dedupe). */
+  skip?: Record<string, number[]>;
+  /** Where to start. @default the first message of the first conversation */
+  start?: Cursor | null;
+  /** Stop after this many batches (the last one's `next` says where to go on). @default unlimited */
+  maxBatches?: number;
+}
+
+/** A user reply this short (after compaction) gets the preceding assistant turn's tail as context. */
+export const SHORT_REPLY_CHARS = 80;
+/** Most characters of an assistant excerpt. */
+export const CONTEXT_CHARS = 160;
+export const DEFAULT_MAX_CHARS = 32_000;
+/** Smallest piece a long message is cut into when it must share a batch. */
+const MIN_PIECE = 200;
+const USER_TAGS = "<user></user>".length;
+
+const PERSON_ROLES = new Set(["user", "system"]); // ingest keeps only user-authored system messages
+
+export function escapeData(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+const escapeAttr = (s: string) => escapeData(s).replace(/"/g, "&quot;");
+function unescapeData(s: string): string {
+  return s.replace(/&(lt|gt|quot|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', amp: "&" })[e]!);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pasted material, by structure.
+
+type LineKind = "blank" | "prose" | "code" | "log" | "markup" | "table";
+const CODE_SYMBOLS = /[{}[\]<>=;|\\/_$#@*&^%~`+]/g;
+
+/** What one line looks like, from its shape alone. */
+export function lineKind(line: string): LineKind {
+  const t = line.trim();
+  if (!t) return "blank";
+  if (/^\|.*\|$/.test(t) || (t.match(/\|/g)?.length ?? 0) >= 3 || (line.match(/\t/g)?.length ?? 0) >= 2) {
+    return "table";
+  }
+  if (/^<\/?[A-Za-z][\w:.-]*(\s[^>]*)?\/?>/.test(t) || /^<(!--|\?|!DOCTYPE)/i.test(t)) return "markup";
+  // A date with a time, or a bare time, opening the line: the shape of a log record.
+  if (/^\[?\d{4}[-/.]\d{2}[-/.]\d{2}[T ]\d{1,2}:\d{2}|^\[?\d{1,2}:\d{2}:\d{2}/.test(t)) return "log";
+  const nonSpace = t.replace(/\s/g, "").length;
+  const density = (t.match(CODE_SYMBOLS)?.length ?? 0) / nonSpace;
+  const longestToken = Math.max(...t.split(/\s+/).map((w) => w.length));
+  if (longestToken >= 200) return "code"; // minified data, base64, a hash dump: no prose has such words
+  const indented = /^(\t| {4,})\S/.test(line);
+  const words = t.split(/\s+/);
+  const plainWords = words.filter((w) => /^[\p{L}'’-]+[.,!?:;)]*$/u.test(w)).length;
+  if (words.length >= 6 && plainWords / words.length >= 0.8 && density < 0.08) return "prose";
+  if (density >= 0.15 && nonSpace >= 4) return "code";
+  if (/[;{}]$|^[}\])]/.test(t) && density >= 0.05) return "code";
+  if (indented && (density >= 0.05 || words.length <= 6)) return "code";
+  return "prose";
+}
+
+export interface Compacted {
+  text: string;
+  /** Characters of pasted material replaced by stubs. */
+  cutChars: number;
+  stubs: number;
+  /** Characters of verbatim repetition left out. */
+  repeatChars: number;
+}
+
+/**
+ * Keeps one copy of a phrase (1 to 12 words) that is repeated verbatim 3 or more times in a
+ * row, followed by `[repeated N more times]`, when that leaves out at least 100 characters:
+ * the copies say nothing the first one doesn't. Doubled words and short refrains stay.
+ */
+export function collapseRepeats(text: string): { text: string; cutChars: number } {
+  const toks = text.match(/\S+\s*/g) ?? [];
+  const key = toks.map((t) => t.trimEnd());
+  const same = (a: number, b: number, p: number) => {
+    for (let k = 0; k < p; k++) if (key[a + k] !== key[b + k]) return false;
+    return true;
+  };
+  const out: string[] = [];
+  let cutChars = 0;
+  for (let i = 0; i < toks.length;) {
+    let best: { p: number; r: number; removed: number } | null = null;
+    for (let p = 1; p <= 12 && i + 3 * p <= toks.length; p++) {
+      let r = 1;
+      while (i + (r + 1) * p <= toks.length && same(i, i + r * p, p)) r++;
+      if (r < 3) continue;
+      let removed = 0;
+      for (let k = i + p; k < i + r * p; k++) removed += toks[k]!.length;
+      if (removed >= 100 && (!best || removed > best.removed)) best = { p, r, removed };
+    }
+    if (!best) {
+      out.push(toks[i++]!);
+      continue;
+    }
+    const end = i + best.r * best.p;
+    out.push(...toks.slice(i, i + best.p), `[repeated ${best.r - 1} more times]${toks[end - 1]!.match(/\s*$/)![0]}`);
+    cutChars += best.removed;
+    i = end;
+  }
+  return cutChars ? { text: out.join("").trim(), cutChars } : { text, cutChars: 0 };
+}
+
+const stub = (kind: string, lines: number) => `[pasted ${kind}, ${lines} line${lines === 1 ? "" : "s"}]`;
+
+function majorityKind(kinds: LineKind[]): string {
+  const n = new Map<string, number>();
+  for (const k of kinds) if (k !== "blank" && k !== "prose") n.set(k, (n.get(k) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "code";
+}
+
+/**
+ * The person's message with pasted material replaced by stubs. A fenced block is cut unless
+ * its lines are mostly prose (a draft the person wrote stays); an unfenced run is cut when it
+ * has at least 3 structured lines (one or two prose lines, e.g. comments, may sit between them),
+ * or is one structured line of 300+ characters. Everything else is kept verbatim.
+ */
+export function compactUserText(text: string): Compacted {
+  const lines = text.split("\n");
+  const kinds = lines.map(lineKind);
+  const out: string[] = [];
+  let cutChars = 0, stubs = 0;
+  const cut = (from: number, to: number, kind: string, count: number) => {
+    cutChars += lines.slice(from, to).join("\n").length;
+    stubs++;
+    out.push(stub(kind, count));
+  };
+  let i = 0;
+  while (i < lines.length) {
+    const fence = lines[i]!.match(/^\s*(`{3,}|~{3,})/);
+    if (fence) {
+      let j = i + 1;
+      while (j < lines.length && !lines[j]!.trim().startsWith(fence[1]!)) j++;
+      const inner = kinds.slice(i + 1, j).filter((k) => k !== "blank");
+      const end = Math.min(j + 1, lines.length);
+      const structured = inner.filter((k) => k !== "prose").length;
+      if (inner.length && structured / inner.length < 0.3) {
+        out.push(...lines.slice(i, end)); // fenced prose: the person's own draft, kept
+      } else cut(i, end, majorityKind(inner), Math.max(j - i - 1, 0));
+      i = end;
+      continue;
+    }
+    if (kinds[i] === "blank" || kinds[i] === "prose") {
+      out.push(lines[i]!);
+      i++;
+      continue;
+    }
+    // A run of structured lines, allowing blank lines and at most two prose lines in a row between them.
+    let j = i, last = i, gap = 0;
+    while (j < lines.length && !/^\s*(`{3,}|~{3,})/.test(lines[j]!)) {
+      const k = kinds[j]!;
+      if (k === "prose") {
+        if (++gap > 2) break;
+      } else if (k !== "blank") (gap = 0, last = j);
+      j++;
+    }
+    const run = kinds.slice(i, last + 1);
+    const structured = run.filter((k) => k !== "blank" && k !== "prose").length;
+    if (structured >= 3 || (structured === 1 && last === i && lines[i]!.trim().length >= 300)) {
+      cut(i, last + 1, majorityKind(run), last + 1 - i);
+    } else out.push(...lines.slice(i, last + 1));
+    i = last + 1;
+  }
+  const r = collapseRepeats(out.join("\n").trim());
+  return { text: r.text, cutChars, stubs, repeatChars: r.cutChars };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches.
+
+const emptyStats = (): InputStats => ({
+  conversations: 0,
+  user_messages: 0,
+  user_chars: 0,
+  stubs: 0,
+  context_excerpts: 0,
+  context_chars: 0,
+  cut: {
+    duplicate: { messages: 0, chars: 0 },
+    pasted: { messages: 0, chars: 0 },
+    repeated: { messages: 0, chars: 0 },
+    assistant: { messages: 0, chars: 0 },
+  },
+});
+
+const hasCuts = (s: InputStats) => Object.values(s.cut).some((c) => c.messages > 0);
+
+/** Sums stats (for a job's total). */
+export function addStats(a: InputStats, b: InputStats): InputStats {
+  const s = emptyStats();
+  for (
+    const k of ["conversations", "user_messages", "user_chars", "stubs", "context_excerpts", "context_chars"] as const
+  ) {
+    s[k] = a[k] + b[k];
+  }
+  for (const r of ["duplicate", "pasted", "repeated", "assistant"] as const) {
+    s.cut[r] = { messages: a.cut[r].messages + b.cut[r].messages, chars: a.cut[r].chars + b.cut[r].chars };
+  }
+  return s;
+}
+
+/** The last words of an assistant turn (where the question a short reply answers usually is). */
+function excerpt(text: string): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  if (t.length <= CONTEXT_CHARS) return t;
+  const tail = t.slice(-CONTEXT_CHARS);
+  const sp = tail.indexOf(" ");
+  return `…${sp >= 0 && sp < 40 ? tail.slice(sp + 1) : tail}`;
+}
+
+const isoDay = (d: string | null) => {
+  const t = d ? new Date(d) : null;
+  return t && !Number.isNaN(t.getTime()) ? t.toISOString().slice(0, 10) : "unknown";
+};
+
+/** The longest prefix of `raw` from `offset` whose escaped form fits `budget`, ending at a space when one is near. */
+function piece(raw: string, offset: number, budget: number): number {
+  let end = Math.min(raw.length, offset + budget);
+  while (end > offset + 1 && escapeData(raw.slice(offset, end)).length > budget) {
+    end -= Math.max(1, escapeData(raw.slice(offset, end)).length - budget);
+  }
+  if (end < raw.length) {
+    const sp = raw.lastIndexOf(" ", end);
+    if (sp > offset + (end - offset) * 0.8) end = sp + 1;
+  }
+  return Math.max(end, offset + 1);
+}
+
+/**
+ * Request texts for conversations, in order, each at most `maxChars` (unless one block's fixed
+ * part alone is larger). Deterministic: the same input and start give the same batches, so a
+ * batch can be rebuilt from its cursor.
+ */
+export function buildExtractionBatches(convs: SourceConversation[], o: BuildOptions = {}): ExtractionBatch[] {
+  const maxChars = o.maxChars ?? DEFAULT_MAX_CHARS;
+  const maxBatches = o.maxBatches ?? Infinity;
+  const batches: ExtractionBatch[] = [];
+  const seen = new Set<string>();
+  const compacted = new Map<string, Compacted>();
+  const compact = (t: string) => {
+    let c = compacted.get(t);
+    if (!c) compacted.set(t, c = compactUserText(t));
+    return c;
+  };
+  let parts: string[] = [], size = 0, stats = emptyStats(), ids: string[] = [];
+  let userText = new Map<string, string[]>();
+  let openConv: string | null = null;
+  let footer = "";
+  const close = () => {
+    if (openConv !== null) (parts.push(footer), size += footer.length + 1, openConv = null);
+  };
+  /** Ends the current batch; false when no more batches may be made (the caller stops at `next`). */
+  const finish = (next: Cursor | null): boolean => {
+    close();
+    // An empty batch is kept only to carry what was cut (say, a range of repeated messages).
+    if (!parts.length && (next || !hasCuts(stats))) return true;
+    batches.push({ text: parts.join("\n"), conversationIds: ids, userText, stats, next });
+    parts = [], size = 0, stats = emptyStats(), ids = [], userText = new Map();
+    return batches.length < maxBatches;
+  };
+
+  let ci = o.start ? convs.findIndex((c) => c.id === o.start!.conversation) : 0;
+  if (ci < 0) ci = convs.findIndex((c) => c.id > o.start!.conversation);
+  if (ci < 0) return [];
+  for (; ci < convs.length; ci++) {
+    const c = convs[ci]!;
+    const skip = new Set(o.skip?.[c.id] ?? []);
+    const header = `<conversation id="${escapeAttr(c.id)}" date="${isoDay(c.date)}" title="${
+      escapeAttr(c.title.replace(/\s+/g, " ").trim().slice(0, 200))
+    }">`;
+    footer = "</conversation>";
+    const resume = o.start && c.id === o.start.conversation ? o.start : null;
+    // What a user message at index i is after dedupe and compaction (null: not sent).
+    const sendable = (i: number): Compacted | null => {
+      const m = c.messages[i];
+      if (!m || !PERSON_ROLES.has(m.role)) return null;
+      const t = m.text.trim();
+      if (!t || skip.has(i) || seen.has(t)) return null;
+      const k = compact(t);
+      return k.text ? k : null;
+    };
+    for (let mi = resume?.message ?? 0; mi < c.messages.length; mi++) {
+      const m = c.messages[mi]!;
+      const raw = m.text.trim();
+      const first = !(resume && mi === resume.message && resume.offset > 0);
+      if (!PERSON_ROLES.has(m.role)) {
+        const next = sendable(mi + 1);
+        const ctx = next && next.text.length <= SHORT_REPLY_CHARS ? excerpt(m.text).length : 0;
+        stats.cut.assistant.messages++;
+        stats.cut.assistant.chars += Math.max(0, (m.chars ?? m.text.length) - ctx);
+        continue;
+      }
+      if (!raw) continue;
+      if (first && (skip.has(mi) || seen.has(raw))) {
+        stats.cut.duplicate.messages++;
+        stats.cut.duplicate.chars += raw.length;
+        continue;
+      }
+      seen.add(raw);
+      const k = compact(raw);
+      if (!k.text) continue;
+      const prev = c.messages[mi - 1];
+      const ctx = first && k.text.length <= SHORT_REPLY_CHARS && prev && !PERSON_ROLES.has(prev.role) &&
+          prev.text.trim()
+        ? `<context>${escapeData(excerpt(prev.text))}</context>`
+        : null;
+      let offset = first ? 0 : resume!.offset;
+      let counted = !first;
+      while (offset < k.text.length) {
+        const ctxLen = ctx && offset === 0 ? ctx.length + 1 : 0;
+        const tail = footer.length + 1 + ctxLen + USER_TAGS + 1;
+        const fixed = (openConv === c.id ? 0 : header.length + 1) + tail;
+        const rest = escapeData(k.text.slice(offset)).length;
+        const room = maxChars - size - fixed;
+        if (rest > room && parts.length && (header.length + 1 + tail + rest <= maxChars || room < MIN_PIECE)) {
+          // Full: this batch ends here and the next one starts at this message (and offset).
+          if (!finish({ conversation: c.id, message: mi, offset })) return batches;
+          continue;
+        }
+        const end = rest <= room ? k.text.length : piece(k.text, offset, Math.max(MIN_PIECE, room));
+        if (openConv !== c.id) {
+          close();
+          parts.push(header), size += header.length + 1, openConv = c.id;
+          if (!ids.includes(c.id)) (ids.push(c.id), stats.conversations++);
+        }
+        if (ctx && offset === 0) {
+          parts.push(ctx), size += ctx.length + 1;
+          stats.context_excerpts++;
+          stats.context_chars += ctx.length - "<context></context>".length;
+        }
+        const t = k.text.slice(offset, end);
+        const block = `<user>${escapeData(t)}</user>`;
+        parts.push(block), size += block.length + 1;
+        stats.user_chars += t.length;
+        if (!counted) {
+          counted = true;
+          stats.user_messages++;
+          if (k.stubs) {
+            stats.stubs += k.stubs;
+            stats.cut.pasted.messages++;
+            stats.cut.pasted.chars += k.cutChars;
+          }
+          if (k.repeatChars) {
+            stats.cut.repeated.messages++;
+            stats.cut.repeated.chars += k.repeatChars;
+          }
+        }
+        userText.set(c.id, [...(userText.get(c.id) ?? []), t]);
+        offset = end;
+        if (offset < k.text.length && !finish({ conversation: c.id, message: mi, offset })) return batches;
+      }
+    }
+    close();
+  }
+  finish(null);
+  return batches;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing (the offline analyser reads requests back through this).
+
+export interface ParsedConversation {
+  conversationId: string;
+  /** YYYY-MM-DD, or null when unknown. */
+  date: string | null;
+  title: string;
+  messages: { role: "user" | "context"; text: string }[];
+}
+
+/** The conversations of a request text built by {@link buildExtractionBatches}; anything else in it is ignored. */
+export function parseExtractionInput(text: string): ParsedConversation[] {
+  const out: ParsedConversation[] = [];
+  const conv = /<conversation\s+([^>]*)>([\s\S]*?)<\/conversation>/g;
+  for (const m of text.matchAll(conv)) {
+    const attrs: Record<string, string> = {};
+    for (const a of m[1]!.matchAll(/(\w+)="([^"]*)"/g)) attrs[a[1]!] = unescapeData(a[2]!);
+    const messages: ParsedConversation["messages"] = [];
+    for (const b of m[2]!.matchAll(/<(user|context)>([\s\S]*?)<\/\1>/g)) {
+      messages.push({ role: b[1] as "user" | "context", text: unescapeData(b[2]!) });
+    }
+    out.push({
+      conversationId: attrs.id ?? "",
+      date: /^\d{4}-\d{2}-\d{2}$/.test(attrs.date ?? "") ? attrs.date! : null,
+      title: attrs.title ?? "",
+      messages,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provenance.
+
+const words = (s: string) => new Set(s.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []);
+
+/**
+ * Splits one fact set into per-key fact sets (keys: conversation ids) by word overlap with the
+ * text sent for each key; ties go to the first key. Every fact lands somewhere.
+ */
+export function attributeFacts(facts: FactSet, textByKey: Map<string, string[]>): Map<string, FactSet> {
+  const keyWords = [...textByKey].map(([id, ss]) => ({ id, w: words(ss.join(" ")) }));
+  const out = new Map<string, FactSet>();
+  if (!keyWords.length) return out;
+  for (const cat of Object.keys(facts) as (keyof FactSet)[]) {
+    for (const f of facts[cat] as unknown[]) {
+      const fw = words(typeof f === "string" ? f : JSON.stringify(f));
+      let best = keyWords[0]!, bestScore = -1;
+      for (const c of keyWords) {
+        let n = 0;
+        for (const w of fw) if (c.w.has(w)) n++;
+        if (n > bestScore) (best = c, bestScore = n);
+      }
+      const set = out.get(best.id) ?? { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] };
+      (set[cat] as unknown[]).push(f);
+      out.set(best.id, set);
+    }
+  }
+  return out;
+}
