@@ -16,26 +16,17 @@
  * Ends with one JSON line.
  */
 import postgres from "postgres";
-import { parseArgs } from "node:util";
 import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
 import { chunkConversation } from "../shared/processors/chunk.ts";
 import { embeddingInput } from "../shared/processors/embedding-input.ts";
-import { conversation, rng } from "../shared/processors/export-generator.ts";
+import { conversation, rng } from "../tools/export-generator.ts";
 import { canonicalChatGpt } from "../shared/processors/ingest/chatgpt.ts";
 import { keywordQuery } from "../shared/processors/chat-prompt.ts";
-import { percentile } from "./_lib.ts";
+import { benchArgs, DB_URL as DB, percentile } from "./_lib.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    "heavy-chunks": { type: "string", default: "78000" },
-    queries: { type: "string", default: "40" },
-    maintenance: { type: "boolean", default: false },
-  },
-});
-const HEAVY = Number(args["heavy-chunks"]);
+const args = benchArgs({ "heavy-chunks": 78000, queries: 40, maintenance: false });
+const HEAVY = args["heavy-chunks"];
 const SMALL = [60, 300, 1500, 6000];
-const DB = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const sql = postgres(DB, { max: 4, onnotice: () => {}, prepare: false });
 const embedder = new OfflineEmbedder(768);
 
@@ -66,7 +57,11 @@ function* makeChunks(seed: number, n: number): Generator<Row[]> {
 }
 
 /** A user with a stand-in import (diagnostic pipeline) as their current generation of `n` chunks. */
-async function ensureUser(label: string, n: number, seed: number): Promise<{ id: string; gen: string; insertMs: number }> {
+async function ensureUser(
+  label: string,
+  n: number,
+  seed: number,
+): Promise<{ id: string; gen: string; insertMs: number }> {
   const [have] = await sql`select p.user_id, p.generation_id, j.chunk_count from public.user_profiles p
     join public.processing_jobs j on j.id = p.generation_id
     join auth.users u on u.id = p.user_id where u.email = ${`${label}@bench.test`}`;
@@ -147,24 +142,30 @@ async function measure(user: { id: string; gen: string }, queries: string[]) {
   for (const q of queries) {
     const v = JSON.stringify((await embedder.embed([q])).vectors[0]);
     const kw = keywordQuery(q);
-    const exact = (await sql`select id from public.conversation_chunks where job_id = ${user.gen} and embedding is not null
+    const exact =
+      (await sql`select id from public.conversation_chunks where job_id = ${user.gen} and embedding is not null
       order by (embedding operator(extensions.<=>) ${v}::extensions.vector) + 0 limit 10`).map((r) => r.id as string);
     for (const mode of ["before", "after"] as const) {
-      const got = await asUser(user.id, async (tx) =>
-        mode === "before"
-          ? (await beforeVector(tx, v)).slice(0, 10).map((r) => r.id as string)
-          : (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
-            r.id as string
-          )
+      const got = await asUser(
+        user.id,
+        async (tx) =>
+          mode === "before"
+            ? (await beforeVector(tx, v)).slice(0, 10).map((r) => r.id as string)
+            : (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
+              r.id as string
+            ),
       );
       const hit = exact.filter((id) => got.includes(id)).length;
       out[mode].recall += exact.length ? hit / exact.length : 1;
       if (got.length < exact.length) out[mode].short++;
       const t0 = performance.now();
-      await asUser(user.id, (tx) =>
-        mode === "before"
-          ? beforeHybrid(tx, kw, v)
-          : tx`select id from public.hybrid_search_chunks(${kw}, ${v}::extensions.vector, 10)`);
+      await asUser(
+        user.id,
+        (tx) =>
+          mode === "before"
+            ? beforeHybrid(tx, kw, v)
+            : tx`select id from public.hybrid_search_chunks(${kw}, ${v}::extensions.vector, 10)`,
+      );
       out[mode].ms.push(performance.now() - t0);
     }
   }
@@ -189,13 +190,15 @@ try {
   const small = [];
   for (const [i, n] of SMALL.entries()) small.push({ n, ...(await ensureUser(`small-${n}`, n, 100 + i)) });
   await sql`analyze public.conversation_chunks`;
-  console.error(`setup ${((performance.now() - t0) / 1000).toFixed(0)} s; table holds ${
-    (await sql`select count(*)::int as n from public.conversation_chunks`)[0]!.n
-  } chunks`);
+  console.error(
+    `setup ${((performance.now() - t0) / 1000).toFixed(0)} s; table holds ${
+      (await sql`select count(*)::int as n from public.conversation_chunks`)[0]!.n
+    } chunks`,
+  );
 
   const r = rng(7);
   const queries = Array.from(
-    { length: Number(args.queries) },
+    { length: args.queries },
     (_, i) => QUESTIONS[i % QUESTIONS.length]!.replace("I", r() < 0.5 ? "I" : "we"),
   );
   const results: Record<string, unknown> = {};

@@ -9,7 +9,7 @@
  */
 import { hashEmbedding } from "../shared/processors/hash-embedding.ts";
 import { OfflineProvider } from "../shared/adapters/llm/offline.ts";
-import { rng } from "../shared/processors/export-generator.ts";
+import { rng } from "../tools/export-generator.ts";
 
 export interface Faults {
   latencyMs?: number;
