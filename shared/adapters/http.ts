@@ -2,6 +2,7 @@
  * HTTP helpers shared by every handler: service-caller authentication and coded error responses
  * (user authentication is in auth.ts).
  */
+import type { z } from "zod";
 import { normalizeError, PipelineError, type PublicError } from "../processors/errors.ts";
 
 /** Constant-time string comparison, so a wrong secret's timing reveals nothing. */
@@ -62,4 +63,19 @@ export async function readJson(req: Request): Promise<unknown> {
   } catch {
     throw new PipelineError("INPUT_INVALID", "request body must be JSON");
   }
+}
+
+/**
+ * Validates a parsed body against `schema`.
+ * @throws PipelineError INPUT_INVALID naming every problem (`path: message; ...`).
+ */
+export function parseBody<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    throw new PipelineError(
+      "INPUT_INVALID",
+      r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+    );
+  }
+  return r.data;
 }

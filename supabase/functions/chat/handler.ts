@@ -4,12 +4,17 @@
  * the stream ends (marked incomplete if the client went away first).
  */
 import { z } from "zod";
-import { openChat, retrieve, saveAssistantMessage, saveUserMessage } from "../../../shared/adapters/chat.ts";
-import { errorResponse, readJson } from "../../../shared/adapters/http.ts";
+import {
+  type CompanionDeps,
+  openChat,
+  retrieve,
+  saveAssistantMessage,
+  saveUserMessage,
+} from "../../../shared/adapters/chat.ts";
+import { errorResponse, parseBody, readJson } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
-import { parseBody, type QueryDeps } from "../query/handler.ts";
 
 const ChatBody = z.object({
   message: z.string().trim().min(1, "message is empty").max(50_000, "message is longer than 50,000 characters"),
@@ -17,7 +22,7 @@ const ChatBody = z.object({
   stream: z.boolean().default(true),
 });
 
-export async function handle(req: Request, deps: QueryDeps): Promise<Response> {
+export async function handle(req: Request, deps: CompanionDeps): Promise<Response> {
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
     const user = await deps.auth.verify(req);
