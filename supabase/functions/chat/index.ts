@@ -1,13 +1,20 @@
 import { createUserVerifier } from "../../../shared/adapters/auth.ts";
-import { loadPlatformConfig, loadProviderConfig, loadUserAccessConfig } from "../../../shared/adapters/config.ts";
+import {
+  loadConfig,
+  loadPlatformConfig,
+  loadProviderConfig,
+  loadUserAccessConfig,
+} from "../../../shared/adapters/config.ts";
 import { createDb } from "../../../shared/adapters/db.ts";
 import { createEmbedder, createLlm } from "../../../shared/adapters/providers.ts";
 import { PostgresUserLimiter } from "../../../shared/adapters/user-limits.ts";
 import { handle } from "./handler.ts";
 
-const config = loadPlatformConfig();
-const providers = loadProviderConfig();
-const access = loadUserAccessConfig();
+const { platform: config, providers, access } = loadConfig({
+  platform: loadPlatformConfig,
+  providers: loadProviderConfig,
+  access: loadUserAccessConfig,
+});
 const db = createDb(config, 5);
 const deps = {
   db,
