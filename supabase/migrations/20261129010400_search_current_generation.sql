@@ -3,7 +3,7 @@
 -- An HNSW index over every user's chunks returns the nearest neighbours across all users; a user
 -- filter applied afterwards then discards most of them, so an ordinary user next to a heavy one got
 -- a third of their results. Two paths instead, chosen per call by the size of the generation:
---   * up to 12,000 chunks (setting `soulprint.exact_search_max_chunks`): exact distances over the generation's rows (btree on job_id). A
+--   * up to 3,000 chunks (setting `soulprint.exact_search_max_chunks`): exact distances over the generation's rows (btree on job_id). A
 --     materialized CTE keeps the planner from ever reaching for the shared HNSW index here.
 --   * above: the HNSW index with pgvector 0.8's iterative scan, so the index keeps walking until
 --     enough of the caller's rows pass the filter (relaxed order, re-sorted exactly afterwards);
@@ -33,7 +33,7 @@ set jit = 'off'
 as $$
 #variable_conflict use_column
 declare
-  exact_threshold integer := coalesce(nullif(current_setting('soulprint.exact_search_max_chunks', true), '')::integer, 12000);
+  exact_threshold integer := coalesce(nullif(current_setting('soulprint.exact_search_max_chunks', true), '')::integer, 3000);
   gen uuid;
   n integer;
   ids uuid[];
@@ -86,7 +86,8 @@ $$;
 /*
  * public.hybrid_search_chunks(keywords, query_embedding, match_count, keyword_weight, vector_weight, rrf_k)
  * Reciprocal rank fusion of up to 30 full-text and 30 vector hits of the caller's current
- * generation. Same signature and result as before; plpgsql so its plans are cached per session.
+ * generation. Full-text candidates are bounded per term (all chunks with a rare term, the 60 most
+ * recent with a common one) so a common word in a 100k-chunk history costs no more than a rare one. Same signature and result as before; plpgsql so its plans are cached per session.
  */
 create or replace function public.hybrid_search_chunks(
   keywords text, query_embedding extensions.vector(768) default null, match_count integer default 10,
@@ -101,9 +102,20 @@ begin
   if gen is null then return; end if;
   return query
   with kw as (
-    select c.id, row_number() over (order by ts_rank_cd(c.fts, q) desc, c.created_at desc) as rn
-      from public.conversation_chunks c, to_tsquery('simple', coalesce(nullif(keywords, ''), 'a & !a')) q
-     where c.job_id = gen and nullif(keywords, '') is not null and c.fts @@ q
+    -- Candidates per search term: every chunk holding a rare term, the 60 most recent holding a
+    -- common one; ranking (which reads each candidate's tsvector out of TOAST) then costs at most a
+    -- few hundred reads, where ranking every match of a common word in a large history cost ~1 s.
+    select k.id, row_number() over (order by ts_rank_cd(k.fts, q) desc, k.created_at desc) as rn
+      from to_tsquery('simple', coalesce(nullif(keywords, ''), 'a & !a')) q,
+           lateral (
+             select distinct t.id, t.created_at, t.fts
+               from unnest(tsvector_to_array(to_tsvector('simple', coalesce(keywords, '')))) lx,
+                    lateral (select c.id, c.created_at, c.fts
+                               from public.conversation_chunks c
+                              where c.job_id = gen and c.fts @@ quote_literal(lx)::tsquery
+                              order by c.created_at desc limit 60) t
+           ) k
+     where nullif(keywords, '') is not null and k.fts @@ q
      order by rn limit 30
   ), vec as (
     select n.id, row_number() over (order by n.distance) as rn

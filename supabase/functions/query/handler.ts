@@ -1,7 +1,7 @@
 /**
  * query: one answer from the SoulPrint plus retrieved memories. User JWT required. Streams
  * the model's tokens as server-sent events; `"stream": false` returns
- * {response, chunks_used, method, latency_ms}.
+ * {response, chunks_used, method, retrieval, retrieval_ms, latency_ms}.
  */
 import { z } from "zod";
 import { type CompanionDeps, retrieve } from "../../../shared/adapters/chat.ts";
@@ -26,7 +26,9 @@ export async function handle(req: Request, deps: CompanionDeps): Promise<Respons
     const user = await deps.auth.verify(req);
     await deps.limits.take(user.id, "query");
     const body = parseBody(QueryBody, await readJson(req));
+    const tr = performance.now();
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
+    const retrievalMs = Math.round(performance.now() - tr);
     const system = buildSystemPrompt({
       ...ctx,
       now: (deps.now ?? (() => new Date()))(),
@@ -47,11 +49,13 @@ export async function handle(req: Request, deps: CompanionDeps): Promise<Respons
         chunks_used: ctx.chunks.length,
         method: ctx.chunks.length ? "rlm" : "fallback",
         retrieval: ctx.method,
+        retrieval_ms: retrievalMs,
         latency_ms: Math.round(performance.now() - t0),
       });
     }
     return sseResponse(tokens(deps.llm, request), ctx.chunks.map((c) => c.title), () => Promise.resolve(), {
       "x-retrieval-method": ctx.method,
+      "x-retrieval-ms": String(retrievalMs),
     });
   } catch (err) {
     return errorResponse(err);
