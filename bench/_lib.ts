@@ -1,5 +1,39 @@
 /** Shared helpers for benchmarks and the chaos scenario (local platform only). */
+import { parseArgs } from "node:util";
 import type postgres from "postgres";
+
+export { LOCAL_API_URL as API_URL, LOCAL_DB_URL as DB_URL } from "../platform/addresses.ts";
+
+type Widen<T> = T extends number ? number : T extends boolean ? boolean : string;
+
+/**
+ * A benchmark's command-line options (`--name value`, `--flag`), parsed with node:util
+ * parseArgs. Each option is declared by its default; its type follows the default's (a number
+ * default makes the value a number). Unknown options, missing values and non-numbers end the
+ * run with a message naming the option. A leading `--` (from `deno task x -- ...`) is ignored.
+ * @throws Error naming the offending option.
+ */
+export function benchArgs<const T extends Record<string, string | number | boolean>>(
+  defaults: T,
+  argv: readonly string[] = Deno.args,
+): { [K in keyof T]: Widen<T[K]> } {
+  const options: Record<string, { type: "string" | "boolean"; default: string | boolean }> = {};
+  for (const [k, d] of Object.entries(defaults)) {
+    options[k] = typeof d === "boolean" ? { type: "boolean", default: d } : { type: "string", default: String(d) };
+  }
+  const args = argv[0] === "--" ? argv.slice(1) : [...argv];
+  const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, d] of Object.entries(defaults)) {
+    const v = values[k] as string | boolean;
+    if (typeof d === "number") {
+      const n = Number(v);
+      if (v === "" || !Number.isFinite(n)) throw new Error(`--${k}: expected a number, got ${JSON.stringify(v)}`);
+      out[k] = n;
+    } else out[k] = v;
+  }
+  return out as { [K in keyof T]: Widen<T[K]> };
+}
 
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;

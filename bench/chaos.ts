@@ -6,7 +6,7 @@
  * Ends with: chaos: <N> jobs, <C> complete, <S> stuck, <D> duplicate effects
  */
 import postgres from "postgres";
-import { createUsers, setKnob, startSelftests, waitTerminal } from "./_lib.ts";
+import { benchArgs, createUsers, DB_URL, setKnob, startSelftests, waitTerminal } from "./_lib.ts";
 
 export interface ChaosResult {
   jobs: number;
@@ -50,18 +50,8 @@ export async function runChaos(
 }
 
 if (import.meta.main) {
-  const arg = (name: string, def: number) => {
-    const i = Deno.args.indexOf(`--${name}`);
-    return i >= 0 ? Number(Deno.args[i + 1]) : def;
-  };
-  const dbUrl = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
-  const r = await runChaos(dbUrl, {
-    jobs: arg("jobs", 200),
-    drop: arg("drop", 0.3),
-    kill: arg("kill", 0.1),
-    tasks: arg("tasks", 5),
-    timeoutS: arg("timeout-s", 480),
-  });
+  const a = benchArgs({ jobs: 200, drop: 0.3, kill: 0.1, tasks: 5, "timeout-s": 480 });
+  const r = await runChaos(DB_URL, { ...a, timeoutS: a["timeout-s"] });
   console.log(`(${r.seconds} s, ${r.failed} failed)`);
   console.log(`chaos: ${r.jobs} jobs, ${r.complete} complete, ${r.stuck} stuck, ${r.duplicates} duplicate effects`);
   Deno.exit(r.complete === r.jobs && r.duplicates === 0 ? 0 : 1);

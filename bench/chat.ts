@@ -19,10 +19,10 @@ import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
 import { generateFidelityExport } from "../shared/processors/fidelity/generator.ts";
 import { startProviderServer } from "../platform/provider-server.ts";
 import { userToken } from "../platform/jwt.ts";
-import { importAndWait, percentile } from "./_lib.ts";
+import { API_URL as API, benchArgs, DB_URL as DB, importAndWait, percentile } from "./_lib.ts";
+import { normText } from "../shared/processors/text.ts";
 
-const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-const DB = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+benchArgs({}); // takes no options: refuses any rather than ignoring them
 const sql = postgres(DB, { max: 2, onnotice: () => {} });
 const db = createDb({ dbUrl: DB }, 4);
 const envFile = new URL("../.platform/functions.env", import.meta.url);
@@ -43,7 +43,6 @@ const QUESTIONS: Record<string, string> = {
   pet: "What is my pet called?",
 };
 
-const norm = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()} `;
 const server = startProviderServer({ latencyMs: 400 });
 try {
   const { conversations, truth } = generateFidelityExport(5, "A");
@@ -57,7 +56,7 @@ try {
   let hits = 0;
   for (const f of truth.facts) {
     const ctx = await retrieve(db, new OfflineEmbedder(768), userId, QUESTIONS[f.id]!, 5);
-    if (ctx.chunks.some((c) => f.terms.every((t) => norm(c.content).includes(` ${t} `)))) hits++;
+    if (ctx.chunks.some((c) => f.terms.every((t) => ` ${normText(c.content)} `.includes(` ${t} `)))) hits++;
     else console.error(`miss: ${f.id} (${QUESTIONS[f.id]})`);
   }
   const recall = hits / truth.facts.length;

@@ -8,16 +8,10 @@
 import postgres from "postgres";
 import { generateFidelityExport, type TemplateSet } from "../shared/processors/fidelity/generator.ts";
 import { scoreSoulprint } from "../shared/processors/fidelity/score.ts";
-import { importAndWait } from "./_lib.ts";
+import { API_URL as API, benchArgs, DB_URL, importAndWait } from "./_lib.ts";
 
-const arg = (n: string, d: string) => {
-  const i = Deno.args.indexOf(`--${n}`);
-  return i >= 0 ? Deno.args[i + 1]! : d;
-};
-const seed = Number(arg("seed", "1"));
-const provider = arg("provider", "offline");
-const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", {
+const { seed, provider } = benchArgs({ seed: 1, provider: "offline" });
+const sql = postgres(DB_URL, {
   max: 2,
   onnotice: () => {},
 });

@@ -3,10 +3,19 @@
  *   [--format zip|json|gzip] [--seed N] [--out path]
  */
 import { gzip } from "pako";
-import { generateExport } from "../shared/processors/export-generator.ts";
-import { zipEntry } from "../shared/processors/zip-writer.ts";
+import { generateExport } from "../tools/export-generator.ts";
+import { zipEntry } from "../tools/zip-writer.ts";
+import { benchArgs } from "./_lib.ts";
 
-export async function writeExport(out: string, mb: number, format: "zip" | "json" | "gzip", seed = 1): Promise<number> {
+export type ExportFormat = "zip" | "json" | "gzip";
+
+/** `--format` checked: one of zip, json, gzip. @throws Error naming the value otherwise. */
+export function exportFormat(v: string): ExportFormat {
+  if (v === "zip" || v === "json" || v === "gzip") return v;
+  throw new Error(`--format: expected zip, json or gzip, got ${JSON.stringify(v)}`);
+}
+
+export async function writeExport(out: string, mb: number, format: ExportFormat, seed = 1): Promise<number> {
   const enc = new TextEncoder();
   const pieces = function* () {
     let buf: string[] = [], n = 0;
@@ -45,12 +54,9 @@ export async function writeExport(out: string, mb: number, format: "zip" | "json
 }
 
 if (import.meta.main) {
-  const arg = (name: string, def: string) => {
-    const i = Deno.args.indexOf(`--${name}`);
-    return i >= 0 ? Deno.args[i + 1]! : def;
-  };
-  const format = arg("format", "zip") as "zip" | "json" | "gzip";
-  const out = arg("out", `export-${arg("size", "10")}mb.${format === "gzip" ? "json.gz" : format}`);
-  const bytes = await writeExport(out, Number(arg("size", "10")), format, Number(arg("seed", "1")));
+  const args = benchArgs({ size: 10, format: "zip", seed: 1, out: "" });
+  const format = exportFormat(args.format);
+  const out = args.out || `export-${args.size}mb.${format === "gzip" ? "json.gz" : format}`;
+  const bytes = await writeExport(out, args.size, format, args.seed);
   console.log(`${out}: ${bytes} bytes`);
 }

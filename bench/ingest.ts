@@ -8,21 +8,19 @@
  * i.e. without what the runtime and earlier invocations hold) and max_invocation_heap_mb (JS heap + external buffers,
  * what the edge runtime's per-isolate memory limit counts).
  */
-import { writeExport } from "./generate-export.ts";
+import { exportFormat, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys } from "../tests/_support/platform.ts";
 import { uploadFile } from "../cli/upload.ts";
+import { benchArgs } from "./_lib.ts";
 
-const arg = (name: string, def: string) => {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1]! : def;
-};
-const mb = Number(arg("size", "100"));
-const format = arg("format", "zip") as "zip" | "json" | "gzip";
+const args = benchArgs({ size: 100, format: "zip", seed: 7 });
+const mb = args.size;
+const format = exportFormat(args.format);
 const file = await Deno.makeTempFile({ suffix: `.${format}` });
 const sql = adminDb();
 let jobId: string | undefined;
 try {
-  const bytes = await writeExport(file, mb, format, Number(arg("seed", "7")));
+  const bytes = await writeExport(file, mb, format, args.seed);
   console.error(`generated ${file}: ${(bytes / 1048576).toFixed(1)} MB (${format}, ~${mb} MB of JSON)`);
   const user = await createUser(sql, "bench-ingest");
   const path = `${user.id}/${Date.now()}-export.${format}`;

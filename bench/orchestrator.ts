@@ -7,10 +7,10 @@
  *                        divided by their p95 alone (target <= 1.5)
  */
 import postgres from "postgres";
-import { createUsers, percentile, setKnob, startSelftests, waitTerminal } from "./_lib.ts";
+import { benchArgs, createUsers, DB_URL, percentile, setKnob, startSelftests, waitTerminal } from "./_lib.ts";
 
-const dbUrl = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
-const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
+benchArgs({}); // takes no options: refuses any rather than ignoring them
+const sql = postgres(DB_URL, { max: 4, onnotice: () => {} });
 const log = (...a: unknown[]) => console.error(...a);
 
 async function durations(jobs: string[]): Promise<number[]> {

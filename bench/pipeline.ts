@@ -8,16 +8,12 @@
  */
 import postgres from "postgres";
 import { startProviderServer } from "../platform/provider-server.ts";
-import { generateExport } from "../shared/processors/export-generator.ts";
-import { importAndWait } from "./_lib.ts";
+import { generateExport } from "../tools/export-generator.ts";
+import { API_URL as API, benchArgs, DB_URL, importAndWait } from "./_lib.ts";
 
-const arg = (n: string, d: number) => {
-  const i = Deno.args.indexOf(`--${n}`);
-  return i >= 0 ? Number(Deno.args[i + 1]) : d;
-};
-const conversations = arg("conversations", 2000), latency = arg("latency-ms", 800), rpm = arg("rpm", 50);
-const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", {
+const args = benchArgs({ conversations: 2000, "latency-ms": 800, rpm: 50 });
+const { conversations, rpm } = args, latency = args["latency-ms"];
+const sql = postgres(DB_URL, {
   max: 2,
   onnotice: () => {},
 });

@@ -19,29 +19,19 @@
  * Ends with one JSON line.
  */
 import postgres from "postgres";
-import { parseArgs } from "node:util";
 import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
 import { chunkConversation } from "../shared/processors/chunk.ts";
 import { embeddingInput } from "../shared/processors/embedding-input.ts";
-import { conversation, rng } from "../shared/processors/export-generator.ts";
+import { conversation, rng } from "../tools/export-generator.ts";
 import { canonicalChatGpt } from "../shared/processors/ingest/chatgpt.ts";
 import { keywordQuery } from "../shared/processors/chat-prompt.ts";
-import { percentile } from "./_lib.ts";
+import { API_URL as API, benchArgs, DB_URL as DB, percentile } from "./_lib.ts";
 import { userToken } from "../platform/jwt.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    "heavy-chunks": { type: "string", default: "78000" },
-    queries: { type: "string", default: "40" },
-    maintenance: { type: "boolean", default: false },
-  },
-});
-const HEAVY = Number(args["heavy-chunks"]);
+const args = benchArgs({ "heavy-chunks": 78000, queries: 40, maintenance: false });
+const HEAVY = args["heavy-chunks"];
 const SMALL = [60, 300, 1500, 6000];
-const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
 const envFile = new URL("../.platform/functions.env", import.meta.url);
-const DB = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const sql = postgres(DB, { max: 4, onnotice: () => {}, prepare: false });
 const embedder = new OfflineEmbedder(768);
 
@@ -243,7 +233,7 @@ try {
 
   const r = rng(7);
   const queries = Array.from(
-    { length: Number(args.queries) },
+    { length: args.queries },
     (_, i) => QUESTIONS[i % QUESTIONS.length]!.replace("I", r() < 0.5 ? "I" : "we"),
   );
   const results: Record<string, unknown> = {};

@@ -6,14 +6,12 @@
  *   status [JOB]     jobs [--user ID]     retry JOB     cancel JOB     health
  */
 import postgres from "postgres";
+import { LOCAL_API_URL as API_URL, LOCAL_DB_URL as DB_URL } from "../platform/addresses.ts";
 import { projectKeys, userToken } from "../platform/jwt.ts";
 import { SECTION_TITLES, sectionMarkdown } from "../shared/processors/render.ts";
 import { uploadFile } from "./upload.ts";
 import { safeFileName } from "../shared/processors/import-path.ts";
 
-const DB_URL = Deno.env.get("SOULPRINT_DB_URL") ??
-  `postgresql://postgres:postgres@127.0.0.1:${Deno.env.get("SOULPRINT_DB_PORT") ?? 54322}/postgres`;
-const API_URL = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
 /** The local CLI user (stable, so `jobs` and `status` find earlier imports). */
 const LOCAL_USER = "00000000-0000-4000-a000-00000000c11e";
 const TERMINAL = ["complete", "failed", "cancelled"];

@@ -3,13 +3,15 @@
  * (POST /v1/messages) and the Bedrock runtime endpoints the adapters use
  * (POST /model/<id>/invoke for Claude and Titan embeddings), so the real SDKs can be tested.
  * Replies are rule-based: the offline analyser answers the task named in the system prompt's
- * `[task: ...]` marker. Faults are injected by rate, deterministically by seed: latency, 429
+ * `[task: ...]` marker, unless a fixed `reply` is set (tests of the adapters themselves). Every
+ * model request is kept in `received` (system prompt and messages), so tests can check what
+ * reached the model. Faults are injected by rate, deterministically by seed: latency, 429
  * with retry-after, 529, 500, timeouts, fenced JSON, malformed JSON, and a reply that continues
  * the user's conversation instead of analysing it.
  */
 import { hashEmbedding } from "../shared/processors/hash-embedding.ts";
 import { OfflineProvider } from "../shared/adapters/llm/offline.ts";
-import { rng } from "../shared/processors/export-generator.ts";
+import { rng } from "../tools/export-generator.ts";
 
 export interface Faults {
   latencyMs?: number;
@@ -26,11 +28,22 @@ export interface Faults {
   streamDelayMs?: number;
   /** Requests per minute accepted before answering 429 (sliding window). */
   rpmLimit?: number;
+  /** Answer every model request with exactly this text instead of the offline analyser's. */
+  reply?: string;
   seed?: number;
+}
+
+/** A model request as the server received it. */
+export interface ReceivedRequest {
+  system: string;
+  messages: { role: "user" | "assistant"; content: string }[];
+  model: string;
+  maxTokens: number | null;
 }
 
 export interface ProviderServer {
   url: string;
+  received: ReceivedRequest[];
   stats: { requests: number; byStatus: Record<number, number>; times: number[] };
   faults: Faults;
   close(): Promise<void>;
@@ -42,6 +55,7 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
   const rand = rng(faults.seed ?? 42);
   const stats = { requests: 0, byStatus: {} as Record<number, number>, times: [] as number[] };
   const window: number[] = [];
+  const received: ReceivedRequest[] = [];
   const state = { faults };
   const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
@@ -103,8 +117,10 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     const system = typeof body.system === "string" ? body.system : "";
     const messages = (body.messages ?? []) as { role: "user" | "assistant"; content: string }[];
     const purpose = system.match(/\[task: ([a-z_]+)\]/)?.[1];
+    const model = bedrock ? decodeURIComponent(url.pathname.split("/")[2] ?? "") : String(body.model ?? "");
+    received.push({ system, messages, model, maxTokens: Number(body.max_tokens ?? NaN) || null });
     const r = await offline.complete({ system, messages, purpose });
-    let text = r.text;
+    let text = f.reply ?? r.text;
     if (hit(f.fencedRate)) text = "```json\n" + text + "\n```";
     else if (hit(f.malformedRate)) text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
     else if (hit(f.continueRate)) {
@@ -167,6 +183,7 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     stats,
+    received,
     get faults() {
       return state.faults;
     },

@@ -4,16 +4,17 @@
  * delivery worker. /_platform/health and /_platform/invocations serve status and benchmarks.
  */
 import postgres from "postgres";
+import { LOCAL_API_URL, LOCAL_DB_URL } from "./addresses.ts";
 import { Gateway } from "./gateway/mod.ts";
 import { LOCAL_JWT_SECRET, projectKeys } from "./jwt.ts";
 import { NetWorker } from "./net-worker.ts";
 import { StorageApi } from "./storage.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const dbUrl = Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
-const port = Number(Deno.env.get("SOULPRINT_API_PORT") ?? 54321);
+const dbUrl = LOCAL_DB_URL;
+const port = Number(new URL(LOCAL_API_URL).port);
 const state = Deno.env.get("SOULPRINT_STATE") ?? `${root}/.platform`;
-const apiUrl = `http://127.0.0.1:${port}`;
+const apiUrl = LOCAL_API_URL;
 
 // Functions reach Postgres through the transaction pooler (PgBouncer locally, Supavisor hosted).
 const functionDbUrl = Deno.env.get("SOULPRINT_POOLER_URL") ?? dbUrl;

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Runs every suite against the local platform: Deno tests (unit + integration, with coverage of
-# shared/) and pgTAP files with pg_prove. Ends with one summary line: "<N> passed, <M> failed".
+# shared/) and pgTAP files with pg_prove. Ends with one summary line: "<N> passed, <M> failed",
+# counting tests only; with no file arguments the type check runs first and is named on that
+# line on its own ("(type check ok|FAILED)"): a failed check fails the run, but it is not a test.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 DENO="$ROOT/node_modules/.bin/deno"
 DB_URL=$(bash platform/platform.sh url)
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 typecheck=""
 
 # --- Type check of every entry point (functions, CLI, platform, benchmarks) -------------------
 if [[ $# -eq 0 ]]; then
-  if NO_COLOR=1 "$DENO" check supabase/functions/*/index.ts cli/ bench/ platform/ shared/ >/tmp/soulprint-check.log 2>&1; then
-    echo "type check: ok"; passed=$((passed + 1))
+  if NO_COLOR=1 "$DENO" check supabase/functions/*/index.ts cli/ bench/ platform/ shared/ tools/ >/tmp/soulprint-check.log 2>&1; then
+    echo "type check: ok"; typecheck="type check ok"
   else
-    cat /tmp/soulprint-check.log; echo "type check: FAILED"; failed=$((failed + 1))
+    cat /tmp/soulprint-check.log; echo "type check: FAILED"; typecheck="type check FAILED"
   fi
 fi
 
@@ -50,5 +52,6 @@ fi
 
 line="$passed passed, $failed failed"
 [[ $skipped -gt 0 ]] && line="$line, $skipped skipped"
+[[ -n $typecheck ]] && line="$line ($typecheck)"
 echo "$line"
-[[ $failed -eq 0 ]]
+[[ $failed -eq 0 && $typecheck != "type check FAILED" ]]

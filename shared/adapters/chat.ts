@@ -5,12 +5,30 @@
  * chunks and chats. The companion's replies are the one write users may not make themselves;
  * they go through the function's own connection (saveAssistantMessage).
  */
+import type { UserVerifier } from "./auth.ts";
 import type { Db } from "./db.ts";
 import type { Embedder } from "./embedder.ts";
+import type { LlmProvider } from "./llm/types.ts";
 import type { Tx } from "./tasks.ts";
+import type { UserLimiter } from "./user-limits.ts";
 import type { Sections } from "../processors/schemas.ts";
 import type { RetrievedChunk } from "../processors/chat-prompt.ts";
 import { keywordQuery } from "../processors/chat-prompt.ts";
+import type { CorsConfig } from "./config.ts";
+
+/** What the user-facing functions (query, chat) are built with. */
+export interface CompanionDeps {
+  db: Db;
+  llm: LlmProvider;
+  embedder: Embedder;
+  /** Verifies the caller's JWT (signature, exp, aud, role). */
+  auth: UserVerifier;
+  /** Per-user request limits. */
+  limits: UserLimiter;
+  /** Browser origins allowed to call (@default any origin). */
+  cors?: CorsConfig;
+  now?: () => Date;
+}
 
 export interface UserContext {
   sections: Sections | null;

@@ -22,13 +22,44 @@ export interface PlatformConfig {
 
 type Env = { get(name: string): string | undefined };
 
-function parseKeyMap(raw: string | undefined): string[] {
-  if (!raw) return [];
+/** The one error every loader throws: CONFIG_INVALID, with the list of problems as its cause. */
+function configError(problems: string[]): PipelineError {
+  return new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`, { cause: problems });
+}
+
+/**
+ * Runs several loaders against one environment and throws one CONFIG_INVALID naming every
+ * problem of all of them (each named once), so a misconfigured function is fixed in one
+ * restart, not one per loader.
+ * @throws PipelineError CONFIG_INVALID
+ */
+export function loadConfig<const T extends Record<string, (env: Env) => unknown>>(
+  loaders: T,
+  env: Env = Deno.env,
+): { [K in keyof T]: ReturnType<T[K]> } {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, load] of Object.entries(loaders)) {
+    try {
+      out[name] = load(env);
+    } catch (err) {
+      if (!(err instanceof PipelineError && err.code === "CONFIG_INVALID" && Array.isArray(err.cause))) throw err;
+      for (const p of err.cause as string[]) if (!problems.includes(p)) problems.push(p);
+    }
+  }
+  if (problems.length) throw configError(problems);
+  return out as { [K in keyof T]: ReturnType<T[K]> };
+}
+
+/** The secret keys in SUPABASE_SECRET_KEYS (`{"name": "sb_secret_..."}`); null when it is not such an object. */
+function parseKeyMap(raw: string): string[] | null {
   try {
     const v = JSON.parse(raw);
-    return typeof v === "object" && v ? Object.values(v).filter((x): x is string => typeof x === "string") : [];
+    if (typeof v !== "object" || !v || Array.isArray(v)) return null;
+    const keys = Object.values(v);
+    return keys.every((x) => typeof x === "string" && x) ? keys as string[] : null;
   } catch {
-    return [];
+    return null;
   }
 }
 
@@ -42,15 +73,17 @@ export function loadPlatformConfig(env: Env = Deno.env): PlatformConfig {
   const dbUrl = env.get("SUPABASE_DB_URL");
   if (!url || !/^https?:\/\//.test(url)) problems.push("SUPABASE_URL (missing or not an http(s) URL)");
   if (!dbUrl || !/^postgres(ql)?:\/\//.test(dbUrl)) problems.push("SUPABASE_DB_URL (missing or not a postgres URL)");
-  const serviceKeys = [
-    ...parseKeyMap(env.get("SUPABASE_SECRET_KEYS")),
-    env.get("SUPABASE_SERVICE_ROLE_KEY"),
-  ].filter((k): k is string => !!k);
-  if (serviceKeys.length === 0) problems.push("SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY (missing)");
+  const rawKeys = env.get("SUPABASE_SECRET_KEYS");
+  const keyMap = rawKeys ? parseKeyMap(rawKeys) : [];
+  if (keyMap === null) problems.push('SUPABASE_SECRET_KEYS (not a JSON object of keys: {"name": "sb_secret_..."})');
+  const serviceKeys = [...keyMap ?? [], env.get("SUPABASE_SERVICE_ROLE_KEY")].filter((k): k is string => !!k);
+  if (serviceKeys.length === 0 && keyMap !== null) {
+    problems.push("SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY (missing)");
+  }
   const webhookUrl = env.get("COMPLETION_WEBHOOK_URL") || null;
   const webhookSecret = env.get("COMPLETION_WEBHOOK_SECRET") || null;
   problems.push(...webhookProblems(webhookUrl, webhookSecret, url?.startsWith("http://") ?? false));
-  if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
+  if (problems.length) throw configError(problems);
   return Object.freeze({
     supabaseUrl: url!.replace(/\/$/, ""),
     dbUrl: dbUrl!,
@@ -180,9 +213,7 @@ export function loadProviderConfig(env: Env = Deno.env): ProviderConfig {
     },
     captureFile: env.get("LLM_CAPTURE_FILE") || null,
   };
-  if (problems.length) {
-    throw new PipelineError("CONFIG_INVALID", `invalid provider configuration: ${problems.join("; ")}`);
-  }
+  if (problems.length) throw configError(problems);
   return Object.freeze(cfg);
 }
 
@@ -224,7 +255,7 @@ export function loadUserAccessConfig(env: Env = Deno.env): UserAccessConfig {
     return n;
   };
   const userRate = { burst: num("USER_RATE_BURST", 20), perMinute: num("USER_RATE_PER_MINUTE", 10) };
-  if (problems.length) throw new PipelineError("CONFIG_INVALID", `invalid configuration: ${problems.join("; ")}`);
+  if (problems.length) throw configError(problems);
   return Object.freeze({
     jwks,
     jwksUrl: `${url!.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json`,

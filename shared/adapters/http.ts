@@ -2,6 +2,7 @@
  * HTTP helpers shared by every handler: service-caller authentication and coded error responses
  * (user authentication is in auth.ts).
  */
+import type { z } from "zod";
 import { normalizeError, PipelineError, type PublicError } from "../processors/errors.ts";
 import type { CorsConfig } from "./config.ts";
 
@@ -107,4 +108,19 @@ export async function withCors(
   const res = await respond(req);
   for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
   return res;
+}
+
+/**
+ * Validates a parsed body against `schema`.
+ * @throws PipelineError INPUT_INVALID naming every problem (`path: message; ...`).
+ */
+export function parseBody<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    throw new PipelineError(
+      "INPUT_INVALID",
+      r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+    );
+  }
+  return r.data;
 }

@@ -2,7 +2,7 @@
  * Wiring shared by the pipeline's stage functions: configuration, the database, the task API,
  * the model providers and storage, built once per worker. Keeps every index.ts to one line.
  */
-import { loadPlatformConfig, loadProviderConfig } from "./config.ts";
+import { loadConfig, loadPlatformConfig, loadProviderConfig } from "./config.ts";
 import { createDb, type Db } from "./db.ts";
 import type { Embedder } from "./embedder.ts";
 import { withCapture } from "./llm/capture.ts";
@@ -23,8 +23,7 @@ export interface Runtime {
 export type StageFactory = (rt: Runtime) => (req: Request, deps: StageDeps) => Promise<Response>;
 
 export function serveStage(factory: StageFactory): void {
-  const config = loadPlatformConfig();
-  const providers = loadProviderConfig();
+  const { platform: config, providers } = loadConfig({ platform: loadPlatformConfig, providers: loadProviderConfig });
   const db = createDb(config);
   const rt: Runtime = {
     db,

@@ -5,6 +5,7 @@
  * frequent facts. Odd items are skipped, never a crash.
  */
 import type { FactSet } from "./schemas.ts";
+import { normText } from "./text.ts";
 
 export interface DatedFact<T> {
   item: T;
@@ -12,17 +13,13 @@ export interface DatedFact<T> {
   count: number;
 }
 
-const norm = (
-  s: unknown,
-) => (typeof s === "string" ? s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, " ").trim() : "");
-
 type Cat = keyof FactSet;
 const KEY: { [K in Cat]: (x: FactSet[K][number]) => string } = {
-  preferences: (x) => norm(x),
-  beliefs: (x) => norm(x),
-  projects: (x) => norm((x as { name?: string }).name),
-  dates: (x) => norm((x as { event?: string }).event) + "|" + norm((x as { date?: string }).date),
-  decisions: (x) => norm((x as { decision?: string }).decision),
+  preferences: (x) => normText(x),
+  beliefs: (x) => normText(x),
+  projects: (x) => normText((x as { name?: string }).name),
+  dates: (x) => normText((x as { event?: string }).event) + "|" + normText((x as { date?: string }).date),
+  decisions: (x) => normText((x as { decision?: string }).decision),
 };
 
 /** Facts from many chunks (with their conversation dates) -> one deduplicated set, newest first. */

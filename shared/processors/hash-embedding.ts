@@ -3,15 +3,7 @@
  * `dimension` buckets with signed hashes, L2-normalised. Deterministic, no network, same
  * dimension as the real model, so the schema and search do not care which one made a vector.
  */
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+import { fnv1a } from "./text.ts";
 
 const STOP = new Set([
   "the",

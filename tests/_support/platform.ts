@@ -3,11 +3,10 @@
  */
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { LOCAL_API_URL as API_URL, LOCAL_DB_URL as DB_URL } from "../../platform/addresses.ts";
 import { projectKeys, userToken } from "../../platform/jwt.ts";
 
-export const API_URL = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-export const DB_URL = Deno.env.get("SOULPRINT_DB_URL") ??
-  `postgresql://postgres:postgres@127.0.0.1:${Deno.env.get("SOULPRINT_DB_PORT") ?? 54322}/postgres`;
+export { API_URL, DB_URL };
 
 export const keys = await projectKeys();
 

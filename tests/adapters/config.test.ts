@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { loadPlatformConfig } from "../../shared/adapters/config.ts";
+import {
+  loadConfig,
+  loadPlatformConfig,
+  loadProviderConfig,
+  loadUserAccessConfig,
+} from "../../shared/adapters/config.ts";
 import { errorResponse, requireServiceCaller } from "../../shared/adapters/http.ts";
 import { normalizeError, PipelineError } from "../../shared/processors/errors.ts";
 
@@ -24,6 +29,57 @@ Deno.test("config: reads platform variables and names every problem at once", ()
     assert.match(e.message, /SUPABASE_SECRET_KEYS/);
     return true;
   });
+});
+
+/** The problems a CONFIG_INVALID error names, in order. */
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof PipelineError);
+    assert.equal(e.code, "CONFIG_INVALID");
+    return e.message.replace(/^invalid configuration: /, "").split("; ");
+  }
+  assert.fail("expected CONFIG_INVALID");
+}
+
+Deno.test("config: every problem of every loader a function uses is named in one error, each once", () => {
+  const problems = problemsOf(() =>
+    loadConfig(
+      { platform: loadPlatformConfig, providers: loadProviderConfig, access: loadUserAccessConfig },
+      env({
+        SUPABASE_DB_URL: "mysql://x",
+        SUPABASE_SECRET_KEYS: "sb_secret_not_json",
+        COMPLETION_WEBHOOK_SECRET: "plain",
+        LLM_PROVIDER: "bedrock",
+        EMBEDDING_DIMENSION: "zero",
+        SUPABASE_JWKS: "{",
+        USER_RATE_BURST: "-3",
+      }),
+    )
+  );
+  assert.deepEqual(problems.map((p) => p.split(" ")[0]), [
+    "SUPABASE_URL",
+    "SUPABASE_DB_URL",
+    "SUPABASE_SECRET_KEYS",
+    "COMPLETION_WEBHOOK_SECRET",
+    "AWS_ACCESS_KEY_ID",
+    "EMBEDDING_DIMENSION",
+    "SUPABASE_JWKS",
+    "USER_RATE_BURST",
+  ], "platform, provider and access problems together; SUPABASE_URL (read by two loaders) named once");
+  assert.match(problems[2]!, /not a JSON object of keys/, "a malformed key map is named, not silently ignored");
+
+  const ok = loadConfig(
+    { platform: loadPlatformConfig, providers: loadProviderConfig },
+    env({
+      SUPABASE_URL: "http://127.0.0.1:54321",
+      SUPABASE_DB_URL: "postgresql://postgres@127.0.0.1:54322/postgres",
+      SUPABASE_SERVICE_ROLE_KEY: "k",
+    }),
+  );
+  assert.equal(ok.platform.serviceKeys[0], "k");
+  assert.equal(ok.providers.llm, "offline");
 });
 
 Deno.test("http: service caller check and coded error responses", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { STATED, statedFactsExport } from "../fixtures/stated_facts.ts";
 
 /** Runs the main-job CLI as a user would (the platform is already up) and captures its output. */
 async function soulprint(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,6 +34,27 @@ Deno.test("cli: import streams the example export up and writes the six SoulPrin
     for (const h of ["Preferences", "Projects", "Important Dates", "Beliefs & Values", "Decisions & Context"]) {
       assert.match(memory, new RegExp(`^## ${h}`, "m"));
     }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("cli: the files hold what the person plainly said (name, city, hobby), not the assistant's words", async () => {
+  const out = await Deno.makeTempDir();
+  const file = `${out}/conversations.json`;
+  try {
+    await Deno.writeTextFile(file, JSON.stringify(statedFactsExport()));
+    const r = await soulprint("import", file, "--out", `${out}/soulprint`, "--user", crypto.randomUUID());
+    assert.equal(r.code, 0, r.stderr);
+    const read = (f: string) => Deno.readTextFile(`${out}/soulprint/${f}`);
+    const user = await read("USER.md");
+    assert.match(user, new RegExp(STATED.firstName), "USER.md names the person");
+    assert.ok(!user.includes(STATED.assistantCity), "the assistant's city is not the person's");
+    const all = (await Promise.all(["SOUL.md", "IDENTITY.md", "USER.md", "AGENTS.md", "TOOLS.md"].map(read))).join(
+      "\n",
+    );
+    assert.match(all, new RegExp(STATED.city), "the sections hold the person's city");
+    assert.match((await read("MEMORY.md")).toLowerCase(), new RegExp(STATED.hobby), "MEMORY.md holds the stated hobby");
   } finally {
     await Deno.remove(out, { recursive: true });
   }

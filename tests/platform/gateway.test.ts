@@ -36,7 +36,7 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
     return res.status;
   }));
   assert.deepEqual(statuses, Array(n).fill(200));
-  let inv: { fn: string; status: number; overlapped: boolean; cpu_ms: number | null }[] = [];
+  let inv: { fn: string; status: number; overlapped: boolean; cpu_ms: number | null; pid: number }[] = [];
   for (let i = 0; i < 100; i++) {
     inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json() as typeof inv)
       .filter((x) => x.fn === "health");
@@ -45,6 +45,15 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
   }
   assert.equal(inv.length, n, "one record per request");
   assert.ok(inv.every((x) => x.status === 200 && x.cpu_ms !== null), "every report matched to its request");
+  // Sharing: the pool holds at most `workers` processes (default 8), so 40 requests land on
+  // fewer workers than requests, several in one worker at once, and those reports say so.
+  const pids = new Set(inv.map((x) => x.pid));
+  const sql = adminDb(1);
+  const [knob] = await sql`select value from local_platform.settings where key = 'gateway_workers_per_function'`;
+  await sql.end();
+  const workers = Number(knob?.value) || 8;
+  assert.ok(pids.size <= workers, `${pids.size} workers served ${n} requests (pool cap ${workers})`);
+  assert.ok(inv.some((x) => x.overlapped), "requests shared a worker at the same time and are flagged overlapped");
 });
 
 /** Calls health once and returns the pid of the worker that served it (from its invocation report). */

@@ -1,11 +1,11 @@
 // Ingest processors on the public fixtures and on generated exports, in memory.
 import assert from "node:assert/strict";
 import { gzip } from "pako";
-import { generateExport } from "../../shared/processors/export-generator.ts";
+import { generateExport } from "../../tools/export-generator.ts";
 import { type IngestCursor, ingestSlice, type SliceResult } from "../../shared/processors/ingest/slice.ts";
 import type { CanonicalConversation, IngestWarning } from "../../shared/processors/ingest/types.ts";
 import { ElementScanner } from "../../shared/processors/ingest/scan.ts";
-import { zipEntry } from "../../shared/processors/zip-writer.ts";
+import { zipEntry } from "../../tools/zip-writer.ts";
 import { BAD_INPUTS, buildZip, chatgpt } from "../fixtures/bad_inputs.ts";
 
 const FIXTURES = new URL("../fixtures/exports/", import.meta.url);

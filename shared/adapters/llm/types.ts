@@ -1,25 +1,9 @@
 /** One small interface for every model provider (Anthropic, Bedrock, offline). */
 import type { z } from "zod";
 
-export interface LlmMessage {
-  role: "user" | "assistant";
-  content: string;
-}
+import type { LlmMessage, LlmRequest } from "../../processors/llm-request.ts";
 
-export interface LlmRequest {
-  system: string;
-  messages: LlmMessage[];
-  /** @default 2048 */
-  maxTokens?: number;
-  /** @default 0.3 */
-  temperature?: number;
-  /** What the call is for ("sections", "facts", "memory", "chat"); the offline analyser uses it. */
-  purpose?: string;
-  /** Deadline (ms since epoch) for the call including retries; past it the call fails. */
-  deadline?: number;
-  /** Which pipeline stage and job the call serves (request capture, logs); providers ignore it. */
-  tag?: { stage: string; jobId: string | null };
-}
+export type { LlmMessage, LlmRequest };
 
 export interface Usage {
   input_tokens: number;

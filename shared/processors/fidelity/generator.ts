@@ -5,7 +5,7 @@
  * language, an attempt to instruct the analyser). Deterministic by seed. Two template sets
  * phrase everything differently, so an analyser cannot be tuned to one.
  */
-import { conversation as chatter, rng } from "../export-generator.ts";
+import { conversation as chatter, rng } from "../../../tools/export-generator.ts";
 
 export type TemplateSet = "A" | "B";
 

@@ -4,12 +4,17 @@
  * the stream ends (marked incomplete if the client went away first).
  */
 import { z } from "zod";
-import { openChat, retrieve, saveAssistantMessage, saveUserMessage } from "../../../shared/adapters/chat.ts";
-import { ANY_ORIGIN, errorResponse, readJson, withCors } from "../../../shared/adapters/http.ts";
+import {
+  type CompanionDeps,
+  openChat,
+  retrieve,
+  saveAssistantMessage,
+  saveUserMessage,
+} from "../../../shared/adapters/chat.ts";
+import { ANY_ORIGIN, errorResponse, parseBody, readJson, withCors } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
 import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
-import { parseBody, type QueryDeps } from "../query/handler.ts";
 
 const ChatBody = z.object({
   message: z.string().trim().min(1, "message is empty").max(50_000, "message is longer than 50,000 characters"),
@@ -18,11 +23,11 @@ const ChatBody = z.object({
 });
 
 /** Browsers may call it: preflight and CORS headers on every response (deps.cors, default any origin). */
-export function handle(req: Request, deps: QueryDeps): Promise<Response> {
+export function handle(req: Request, deps: CompanionDeps): Promise<Response> {
   return withCors(req, deps.cors ?? ANY_ORIGIN, (r) => respond(r, deps));
 }
 
-async function respond(req: Request, deps: QueryDeps): Promise<Response> {
+async function respond(req: Request, deps: CompanionDeps): Promise<Response> {
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
     const user = await deps.auth.verify(req);

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../../../shared/adapters/db.ts";
+import { answerHealthCheck, probeDatabase } from "../../../shared/adapters/health.ts";
 import { errorResponse, readJson, requireServiceCaller } from "../../../shared/adapters/http.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 
@@ -17,22 +18,16 @@ const Ping = z.object({ ping_id: z.number().int().positive() });
 export async function handle(req: Request, deps: HealthDeps): Promise<Response> {
   try {
     if (req.method === "GET") {
-      const t0 = performance.now();
-      await deps.db`select 1`;
-      return Response.json({
-        status: "ok",
-        service: "soulprint",
-        checks: { database: { ok: true, ms: Math.round(performance.now() - t0) } },
-      });
+      const ms = await probeDatabase(deps.db);
+      return Response.json({ status: "ok", service: "soulprint", checks: { database: { ok: true, ms } } });
     }
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", `method ${req.method} not allowed`);
     requireServiceCaller(req, deps.serviceKeys);
     const parsed = Ping.safeParse(await readJson(req));
     if (!parsed.success) throw new PipelineError("INPUT_INVALID", "body must be {ping_id: positive integer}");
-    const rows = await deps.db`
-      update private.health_checks set responded_at = clock_timestamp(), responder = 'health'
-      where id = ${parsed.data.ping_id} returning id`;
-    if (rows.length === 0) throw new PipelineError("NOT_FOUND", `health check ${parsed.data.ping_id} not found`);
+    if (!await answerHealthCheck(deps.db, parsed.data.ping_id)) {
+      throw new PipelineError("NOT_FOUND", `health check ${parsed.data.ping_id} not found`);
+    }
     return Response.json({ ping_id: parsed.data.ping_id, status: "ok" });
   } catch (err) {
     return errorResponse(err);

@@ -4,30 +4,11 @@
  * {response, chunks_used, method, retrieval, retrieval_ms, latency_ms}.
  */
 import { z } from "zod";
-import { retrieve } from "../../../shared/adapters/chat.ts";
-import type { CorsConfig } from "../../../shared/adapters/config.ts";
-import type { Db } from "../../../shared/adapters/db.ts";
-import type { Embedder } from "../../../shared/adapters/embedder.ts";
-import type { UserVerifier } from "../../../shared/adapters/auth.ts";
-import { ANY_ORIGIN, errorResponse, readJson, withCors } from "../../../shared/adapters/http.ts";
-import type { LlmProvider } from "../../../shared/adapters/llm/types.ts";
+import { type CompanionDeps, retrieve } from "../../../shared/adapters/chat.ts";
+import { ANY_ORIGIN, errorResponse, parseBody, readJson, withCors } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
-import type { UserLimiter } from "../../../shared/adapters/user-limits.ts";
 import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
-
-export interface QueryDeps {
-  db: Db;
-  llm: LlmProvider;
-  embedder: Embedder;
-  /** Verifies the caller's JWT (signature, exp, aud, role). */
-  auth: UserVerifier;
-  /** Per-user request limits. */
-  limits: UserLimiter;
-  /** Browser origins allowed to call (@default any origin). */
-  cors?: CorsConfig;
-  now?: () => Date;
-}
 
 export const QueryBody = z.object({
   message: z.string().trim().min(1, "message is empty").max(50_000, "message is longer than 50,000 characters"),
@@ -38,23 +19,12 @@ export const QueryBody = z.object({
   emotional_state: z.object({ primary: z.string(), confidence: z.number().min(0).max(1) }).optional(),
 });
 
-export function parseBody<T>(schema: z.ZodType<T>, raw: unknown): T {
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    throw new PipelineError(
-      "INPUT_INVALID",
-      r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
-    );
-  }
-  return r.data;
-}
-
 /** Browsers may call it: preflight and CORS headers on every response (deps.cors, default any origin). */
-export function handle(req: Request, deps: QueryDeps): Promise<Response> {
+export function handle(req: Request, deps: CompanionDeps): Promise<Response> {
   return withCors(req, deps.cors ?? ANY_ORIGIN, (r) => respond(r, deps));
 }
 
-async function respond(req: Request, deps: QueryDeps): Promise<Response> {
+async function respond(req: Request, deps: CompanionDeps): Promise<Response> {
   const t0 = performance.now();
   try {
     if (req.method !== "POST") throw new PipelineError("INPUT_INVALID", "use POST");
