@@ -66,7 +66,11 @@ function* makeChunks(seed: number, n: number): Generator<Row[]> {
 }
 
 /** A user with a stand-in import (diagnostic pipeline) as their current generation of `n` chunks. */
-async function ensureUser(label: string, n: number, seed: number): Promise<{ id: string; gen: string; insertMs: number }> {
+async function ensureUser(
+  label: string,
+  n: number,
+  seed: number,
+): Promise<{ id: string; gen: string; insertMs: number }> {
   const [have] = await sql`select p.user_id, p.generation_id, j.chunk_count from public.user_profiles p
     join public.processing_jobs j on j.id = p.generation_id
     join auth.users u on u.id = p.user_id where u.email = ${`${label}@bench.test`}`;
@@ -147,24 +151,30 @@ async function measure(user: { id: string; gen: string }, queries: string[]) {
   for (const q of queries) {
     const v = JSON.stringify((await embedder.embed([q])).vectors[0]);
     const kw = keywordQuery(q);
-    const exact = (await sql`select id from public.conversation_chunks where job_id = ${user.gen} and embedding is not null
+    const exact =
+      (await sql`select id from public.conversation_chunks where job_id = ${user.gen} and embedding is not null
       order by (embedding operator(extensions.<=>) ${v}::extensions.vector) + 0 limit 10`).map((r) => r.id as string);
     for (const mode of ["before", "after"] as const) {
-      const got = await asUser(user.id, async (tx) =>
-        mode === "before"
-          ? (await beforeVector(tx, v)).slice(0, 10).map((r) => r.id as string)
-          : (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
-            r.id as string
-          )
+      const got = await asUser(
+        user.id,
+        async (tx) =>
+          mode === "before"
+            ? (await beforeVector(tx, v)).slice(0, 10).map((r) => r.id as string)
+            : (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
+              r.id as string
+            ),
       );
       const hit = exact.filter((id) => got.includes(id)).length;
       out[mode].recall += exact.length ? hit / exact.length : 1;
       if (got.length < exact.length) out[mode].short++;
       const t0 = performance.now();
-      await asUser(user.id, (tx) =>
-        mode === "before"
-          ? beforeHybrid(tx, kw, v)
-          : tx`select id from public.hybrid_search_chunks(${kw}, ${v}::extensions.vector, 10)`);
+      await asUser(
+        user.id,
+        (tx) =>
+          mode === "before"
+            ? beforeHybrid(tx, kw, v)
+            : tx`select id from public.hybrid_search_chunks(${kw}, ${v}::extensions.vector, 10)`,
+      );
       out[mode].ms.push(performance.now() - t0);
     }
   }
@@ -189,9 +199,11 @@ try {
   const small = [];
   for (const [i, n] of SMALL.entries()) small.push({ n, ...(await ensureUser(`small-${n}`, n, 100 + i)) });
   await sql`analyze public.conversation_chunks`;
-  console.error(`setup ${((performance.now() - t0) / 1000).toFixed(0)} s; table holds ${
-    (await sql`select count(*)::int as n from public.conversation_chunks`)[0]!.n
-  } chunks`);
+  console.error(
+    `setup ${((performance.now() - t0) / 1000).toFixed(0)} s; table holds ${
+      (await sql`select count(*)::int as n from public.conversation_chunks`)[0]!.n
+    } chunks`,
+  );
 
   const r = rng(7);
   const queries = Array.from(

@@ -50,7 +50,7 @@ const OTHER =
   /^(?:he|she|they|he's|she's|they're|it|it's|this|that|there|you|your|you're|(?:my|our)\s+(?:\w+\s+)?(?:friend|friends|cousin|cousins|brother|sister|mom|mum|mother|dad|father|boss|colleague|colleagues|coworker|neighbou?rs?|partner|wife|husband|son|daughter|kids?|parents|aunt|uncle|team|manager|roommate|flatmate|family)\b(?!\s*\w*\s*(?:is called|'s name|named|called))|\p{Lu}\p{Ll}+(?:'s)?\s+(?:\p{Ll}+\s+)?(?:lives|moved|works|is|was|has|loves|likes|grew|just|family|relocated))/iu;
 /** Verbs that open a subject-less self-statement ("Moved to…", "Working on…", "Love…", "Been…"). */
 const BARE_VERB =
-  /^(?:(?:just|finally|recently|still|also|now|really|totally|absolutely)\s+)*(?:moved|relocated|live|living|based|work|working|worked|started|start|began|quit|left|joined|switched|became|been|got|gave up|decided|adopted|love|loving|like|enjoy|adore|hate|can't stand|cannot stand|don't|do not|never|not|big fan|huge fan|not a fan|firmly|strongly|truly|always|building|making|writing|developing|hacking|training|learning|studying|born|turned|turning|vegetarian|vegan|allergic|married|engaged|retired|signed up|picked up|took up|sold|bought)\b/i;
+  /^(?:(?:just|finally|recently|still|also|now|really|totally|absolutely)\s+)*(?:moved|relocated|live|living|based|work|working|worked|started|start|began|quit|left|joined|switched|became|been|got|gave up|decided|adopted|love|loving|like|enjoy|adore|hate|can't stand|cannot stand|don't|do not|never|not|big fan|huge fan|not a fan|hooked|obsessed|crazy about|keen on|fond of|firmly|strongly|truly|always|building|making|writing|developing|hacking|training|learning|studying|born|turned|turning|vegetarian|vegan|allergic|married|engaged|retired|signed up|picked up|took up|sold|bought)\b/i;
 
 const LEAD = /^(?:and|but|so|because|though|although|while|which|then|if)\s+/i;
 
@@ -60,7 +60,7 @@ export function clausesOf(sentence: string, sentenceStart: boolean): Clause[] {
   const parts = sentence
     .replace(OPENER, "")
     .split(
-      /\s*[;—–]\s*|\s+-\s+|,\s*(?=(?:and|but|so|because|though|although|while|which|since|then|if)\s)|,\s*(?=(?:what|how|why|where|when|which|who|do|does|did|is|are|can|could|would|should|will|any)\b[^,]*\?\s*$)|:\s+/i,
+      /\s*[;—–]\s*|\s+-\s+|,\s*(?=(?:and|but|so|because|though|although|while|which|since|then|if)\s)|,\s*(?=(?:I|we|We)(?:'m|'ve|'d|'ll|'re)?\s)|,\s*(?=(?:what|how|why|where|when|which|who|do|does|did|is|are|can|could|would|should|will|any)\b[^,]*\?\s*$)|:\s+/i,
     )
     .map((p) => p.replace(OPENER, "").trim())
     .filter(Boolean);
@@ -72,15 +72,20 @@ export function clausesOf(sentence: string, sentenceStart: boolean): Clause[] {
     );
     const hyp = HYPOTHETICAL.test(text) || (inHypothetical && /\b(?:i|we)\b/i.test(text));
     inHypothetical = /^(?:if|imagine|suppose|what if)\b/i.test(text) || (inHypothetical && hyp);
-    const subject: Subject = /^(?:my|our)\s/i.test(text) && OTHER.test(text)
+    // The subject of "since we moved…", "now that I'm…" is the one after the subordinator.
+    const core = text.replace(
+      /^(?:ever since|since|because|as|now that|when|after|before|although|though|once)\s+/i,
+      "",
+    );
+    const subject: Subject = /^(?:my|our)\s/i.test(core) && OTHER.test(core)
       ? "other"
-      : FIRST.test(text)
+      : FIRST.test(core)
       ? "i"
-      : PLURAL.test(text)
+      : PLURAL.test(core)
       ? "we"
-      : OTHER.test(text)
+      : OTHER.test(core)
       ? "other"
-      : BARE_VERB.test(text)
+      : BARE_VERB.test(core)
       ? "none"
       : /\b(?:i|i'm|i've|we|we're|we've|my|our)\b/i.test(text)
       ? "i"

@@ -75,7 +75,9 @@ export function factsOfClause(c: Clause): Found[] {
       "gu",
     );
     for (const r of t.matchAll(relRe)) {
-      if (isName(r[4]!)) out.push({ kind: "relation", value: `${r[2] ? r[2] : ""}${norm(r[3]!)}: ${r[4]}` });
+      if (isName(r[4]!)) {
+        out.push({ kind: "relation", value: `${r[2] ? r[2] : ""}${norm(r[3]!)}: ${r[4]!.replace(/'s$/, "")}` });
+      }
     }
     const backRe = new RegExp(`${NAME}\\s*[(,]\\s*(?:my|our)\\s+${REL_MOD}(${RELATIONS})\\b`, "gu");
     for (const r of t.matchAll(backRe)) {
@@ -93,6 +95,41 @@ export function factsOfClause(c: Clause): Found[] {
       out.push({ kind: "relation", value: `${norm(m[1]!)}: ${m[2]}` });
     }
   }
+  // Dates are stated even inside a request ("my birthday's on 12 August, plan a menu?").
+  const neg = c.negated;
+  if (!c.hypothetical) {
+    // Dates tied to the person or to someone they name.
+    if (
+      (m = t.match(
+        new RegExp(`\\b(?:my\\s+)?(?:birthday|bday|b-day)(?:'s| is| falls)?\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
+      )) ||
+      (self && (m = t.match(new RegExp(`\\bborn\\s+(?:on\\s+)?${DATE}`, "i")))) ||
+      (m = t.match(new RegExp(`\\bturn(?:ing)?\\s+\\d+\\s+on\\s+${DATE}`, "i"))) ||
+      (m = t.match(new RegExp(`\\bmy birthday on\\s+${DATE}`, "i")))
+    ) {
+      if (!/\b(?:my|our)\s+\w+'s\s+(?:birthday|bday)/i.test(t)) {
+        out.push({ kind: "date", event: "birthday", value: m[1]! });
+      }
+    } else if ((m = t.match(new RegExp(`^${DATE}\\s+is\\s+my\\s+(birthday|anniversary)`, "i")))) {
+      out.push({ kind: "date", event: m[2]!.toLowerCase(), value: m[1]! });
+    } else if (
+      (m = t.match(
+        new RegExp(
+          `\\b(?:my|our)\\s+(wedding anniversary|anniversary|wedding|graduation)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
+          "i",
+        ),
+      ))
+    ) {
+      out.push({ kind: "date", event: m[1]!.toLowerCase(), value: m[2]! });
+    }
+    if (
+      (m = t.match(
+        new RegExp(`\\b(?:my|our)\\s+(${RELATIONS})'s\\s+(birthday|anniversary)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
+      ))
+    ) {
+      out.push({ kind: "date", event: `${norm(m[1]!)}'s ${m[2]!.toLowerCase()}`, value: m[3]! });
+    }
+  }
   if (!asserted) return out;
 
   // Name.
@@ -108,42 +145,9 @@ export function factsOfClause(c: Clause): Found[] {
     if (isName(m[1]!)) out.push({ kind: "name", value: m[1]! });
   }
 
-  const neg = c.negated;
   if ((m = t.match(/^(.{3,60}?)\s+(?:is|are)\s+my\s+(?:absolute\s+)?favou?rite\b/i)) && !neg) {
     out.push({ kind: "like", value: object(m[1]!.toLowerCase()) });
   }
-  // Dates tied to the person or to someone they name.
-  if (
-    (m = t.match(
-      new RegExp(`\\b(?:my\\s+)?(?:birthday|bday|b-day)(?:'s| is| falls)?\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
-    )) ||
-    (self && (m = t.match(new RegExp(`\\bborn\\s+(?:on\\s+)?${DATE}`, "i")))) ||
-    (m = t.match(new RegExp(`\\bturn(?:ing)?\\s+\\d+\\s+on\\s+${DATE}`, "i"))) ||
-    (m = t.match(new RegExp(`\\bmy birthday on\\s+${DATE}`, "i")))
-  ) {
-    if (!/\b(?:my|our)\s+\w+'s\s+(?:birthday|bday)/i.test(t)) {
-      out.push({ kind: "date", event: "birthday", value: m[1]! });
-    }
-  } else if ((m = t.match(new RegExp(`^${DATE}\\s+is\\s+my\\s+(birthday|anniversary)`, "i")))) {
-    out.push({ kind: "date", event: m[2]!.toLowerCase(), value: m[1]! });
-  } else if (
-    (m = t.match(
-      new RegExp(
-        `\\b(?:my|our)\\s+(wedding anniversary|anniversary|wedding|graduation)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
-        "i",
-      ),
-    ))
-  ) {
-    out.push({ kind: "date", event: m[1]!.toLowerCase(), value: m[2]! });
-  }
-  if (
-    (m = t.match(
-      new RegExp(`\\b(?:my|our)\\s+(${RELATIONS})'s\\s+(birthday|anniversary)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
-    ))
-  ) {
-    out.push({ kind: "date", event: `${norm(m[1]!)}'s ${m[2]!.toLowerCase()}`, value: m[3]! });
-  }
-
   if (!self) return out;
 
   // Location.
@@ -244,7 +248,9 @@ export function factsOfClause(c: Clause): Found[] {
       )))
   ) {
     const name = object(m[1]!);
-    if (PROJECT_NOUNS.test(name.split(" ").slice(0, 6).join(" "))) out.push({ kind: "project", value: name });
+    // The head is what comes before the first preposition: "an AJAX POST request to /api" is no project.
+    const head = name.split(/\s+(?:to|for|about|with|in|on|from|of|that|at|into)\s+/)[0]!;
+    if (PROJECT_NOUNS.test(head)) out.push({ kind: "project", value: name });
   }
 
   // Beliefs: general statements, not guesses about a bug ("I believe the error is…").

@@ -5,6 +5,7 @@
  * to rises. Technologies they name are counted against a lexicon of languages, frameworks and
  * tools (general knowledge, not anything about the person).
  */
+import nlp from "compromise";
 import { stripCode } from "./clauses.ts";
 
 export interface Topic {
@@ -81,8 +82,11 @@ export function rankTopics(messages: { text: string; conversationId: string }[],
   }
   scored.sort((a, b) => b.score - a.score || a.term.localeCompare(b.term));
   const out: Topic[] = [];
+  let tagged = 0;
   for (const c of scored) {
-    if (out.length >= k) break;
+    if (out.length >= k || tagged > 200) break;
+    tagged++;
+    if (!nounPhrase(c.term)) continue;
     const within = (a: string, b: string) => ` ${b} `.includes(` ${a} `);
     // Keep the longer phrase when it covers most of the shorter one's conversations, and vice versa.
     if (
@@ -93,6 +97,22 @@ export function rankTopics(messages: { text: string; conversationId: string }[],
     out.push(c);
   }
   return out;
+}
+
+/**
+ * A subject is a noun phrase: it ends in a noun (or a gerund: "sea kayaking") and holds no
+ * preposition, pronoun or finite verb ("pod keeps restarting" is a sentence fragment, not a topic).
+ * Only the few top-ranked candidates are tagged, which keeps the tagger's cost small.
+ */
+export function nounPhrase(term: string): boolean {
+  const ts = (nlp(term).json() as { terms: { tags: string[] }[] }[])[0]?.terms ?? [];
+  if (!ts.length) return false;
+  const last = ts.at(-1)!.tags;
+  if (!last.includes("Noun") && !last.includes("Gerund") && !last.includes("Acronym")) return false;
+  return ts.every((t, i) =>
+    !t.tags.some((g) => ["Preposition", "Pronoun", "Conjunction", "Determiner", "Adverb", "PastTense"].includes(g)) &&
+    (i === 0 || !(t.tags.includes("PresentTense") && !t.tags.includes("Noun") && !t.tags.includes("Gerund")))
+  );
 }
 
 /** Technologies by name: [display name, pattern]. Case matters where the word is also English ("Go", "Rust"). */
