@@ -20,7 +20,9 @@ const arg = (n: string, d: string) => {
 const seed = Number(arg("seed", "1"));
 const provider = arg("provider", "offline");
 const API = `http://127.0.0.1:${Deno.env.get("SOULPRINT_API_PORT") ?? 54321}`;
-const sql = postgres(Deno.env.get("SOULPRINT_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres", {
+const DB = Deno.env.get("SOULPRINT_DB_URL") ??
+  `postgresql://postgres:postgres@127.0.0.1:${Deno.env.get("SOULPRINT_DB_PORT") ?? 54322}/postgres`;
+const sql = postgres(DB, {
   max: 2,
   onnotice: () => {},
 });

@@ -277,7 +277,8 @@ export async function jobTotals(tx: Conn, jobId: string) {
 export async function swapGeneration(tx: Tx, job: JobInfo, fields: Record<string, unknown>) {
   await writeProfile(tx, job.user_id, { ...fields, generation_id: job.id });
   const facts = await tx`delete from public.memory_facts where user_id = ${job.user_id} and job_id <> ${job.id}`;
-  const chunks = await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id <> ${job.id}`;
+  const chunks =
+    await tx`delete from public.conversation_chunks where user_id = ${job.user_id} and job_id <> ${job.id}`;
   const convs = await tx`delete from public.raw_conversations where user_id = ${job.user_id} and job_id <> ${job.id}`;
   await tx`delete from private.job_artifacts a using public.processing_jobs j
             where j.id = a.job_id and j.user_id = ${job.user_id} and j.id <> ${job.id}`;

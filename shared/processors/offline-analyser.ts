@@ -154,14 +154,18 @@ export function extractFacts(messages: { text: string; date: string | null; conv
     beliefs: grouped(hits, "belief").map(({ h }) => cap1(h.f.value)),
     decisions: [],
   };
-  const ctx = (h: Hit, earlier: string[] = []) =>
-    [said(h), earlier.length ? `earlier: ${earlier.join(", ")}` : ""].filter(Boolean).join("; ");
+  // The date is part of the fact's text, so it survives consolidation and a later pass can order values.
+  const asOf = (h: Hit) => (h.date ? `, as of ${h.date}` : "");
+  const ctx = (earlier: string[] = []) => earlier.length ? `earlier: ${earlier.join(", ")}` : "";
   const name = latest(hits, "name");
-  if (name) facts.decisions.push({ decision: `Goes by ${name.hit.f.value}`, context: ctx(name.hit) });
+  if (name) facts.decisions.push({ decision: `Goes by ${name.hit.f.value}${asOf(name.hit)}`, context: "" });
   const loc = latest(hits, "location");
-  if (loc) facts.decisions.push({ decision: `Lives in ${loc.hit.f.value}`, context: ctx(loc.hit, loc.earlier) });
+  if (loc) facts.decisions.push({ decision: `Lives in ${loc.hit.f.value}${asOf(loc.hit)}`, context: ctx(loc.earlier) });
   const job = latest(hits, "occupation");
-  if (job) facts.decisions.push({ decision: `Works as a ${job.hit.f.value}`, context: ctx(job.hit, job.earlier) });
+  if (job) {
+    const a = /^[aeiou]/i.test(job.hit.f.value) ? "an" : "a";
+    facts.decisions.push({ decision: `Works as ${a} ${job.hit.f.value}${asOf(job.hit)}`, context: ctx(job.earlier) });
+  }
   for (const { h } of grouped(hits, "relation")) {
     facts.decisions.push({ decision: cap1(h.f.value), context: said(h) });
   }

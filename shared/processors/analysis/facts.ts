@@ -284,7 +284,7 @@ export function factsOfClause(c: Clause): Found[] {
       ),
     ))
   ) {
-    out.push({ kind: "decision", value: clip(m[1]!.replace(TAIL, ""), 12) });
+    out.push({ kind: "decision", value: `Decided to ${clip(m[1]!.replace(TAIL, ""), 12).replace(/^to\s+/i, "")}` });
   } else if (
     (m = t.match(
       new RegExp(`${SUBJ}(quit|gave up|stopped|switched to|signed up for|enrolled in|took up|picked up)\\s+(.+)`, "i"),

@@ -6,6 +6,7 @@
  */
 import { extractFacts, findFacts, latest, type UserMessage } from "../offline-analyser.ts";
 import type { Sections } from "../schemas.ts";
+import { RELATIONS } from "./facts.ts";
 import { writingStats } from "./stats.ts";
 import { rankTopics, technologies } from "./topics.ts";
 
@@ -14,21 +15,19 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 /** Fewer messages than this and style measures are not worth stating. */
 const MIN_MESSAGES = 5;
 
-/** Identity facts from MEMORY bullets written by extractFacts ("Lives in X (said YYYY-MM-DD …)"). */
+/** Identity facts from MEMORY bullets written by extractFacts ("Lives in X, as of YYYY-MM-DD (…)", "Sister: Hana"). */
 function memoryIdentity(md: string) {
   const out: { kind: "name" | "location" | "occupation" | "relation"; value: string; date: string }[] = [];
+  const rel = new RegExp(`^- ((?:[\\p{L}]+'s )?(?:${RELATIONS})): (\\p{Lu}[\\p{L}'-]+)`, "iu");
   for (const line of md.split("\n")) {
-    const m = line.match(
-      /^- (Goes by|Lives in|Works as an?|([\p{L}' ]+): ) ?(.+?)(?: \(said (\d{4}-\d{2}-\d{2})[^)]*\))?$/u,
-    );
-    if (!m) continue;
-    const date = m[4] ?? "";
-    if (m[1] === "Goes by") out.push({ kind: "name", value: m[3]!, date });
-    else if (m[1] === "Lives in") out.push({ kind: "location", value: m[3]!, date });
-    else if (m[1]!.startsWith("Works as")) out.push({ kind: "occupation", value: m[3]!, date });
-    else if (m[2] && m[2].split(" ").length <= 3) {
-      out.push({ kind: "relation", value: `${m[2].toLowerCase()}: ${m[3]}`, date });
+    const m = line.match(/^- (Goes by|Lives in|Works as an?) (.+?)(?:, as of (\d{4}-\d{2}-\d{2}))?(?: \(.*\))?$/);
+    if (m) {
+      const kind = m[1] === "Goes by" ? "name" : m[1] === "Lives in" ? "location" : "occupation";
+      out.push({ kind, value: m[2]!, date: m[3] ?? "" });
+      continue;
     }
+    const r = line.match(rel);
+    if (r) out.push({ kind: "relation", value: `${r[1]!.toLowerCase()}: ${r[2]}`, date: "" });
   }
   return out;
 }
