@@ -135,12 +135,12 @@ const cap1 = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
  */
 export function extractFacts(messages: { text: string; date: string | null; conversationId: string }[]): FactSet {
   const hits = findFacts(messages);
-  const pref = (kind: Found["kind"], verb: string) =>
-    grouped(hits, kind).map(({ h, n }) => `${verb}${h.f.value}${said(h, n) ? ` (${said(h, n)})` : ""}`);
+  // Preferences stay plain ("Likes X"): consolidation dedupes on the text, and the same liking said twice is one fact.
+  const pref = (kind: Found["kind"], verb: string) => grouped(hits, kind).map(({ h }) => `${verb}${h.f.value}`);
   const liked = new Set(grouped(hits, "dislike").map(({ h }) => key(h.f.value)));
   const facts: FactSet = {
     preferences: [
-      ...pref("like", "Likes ").filter((x) => !liked.has(key(x.slice(6).replace(/ \(.*$/, "")))),
+      ...pref("like", "Likes ").filter((x) => !liked.has(key(x.slice(6)))),
       ...pref("dislike", "Dislikes "),
       ...pref("prefer", "Prefers "),
       ...pref("diet", ""),

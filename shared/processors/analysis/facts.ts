@@ -227,7 +227,8 @@ export function factsOfClause(c: Clause): Found[] {
       /\b(?:don't|do not|never|no longer|stopped|quit|gave up|avoid|can't|no)\s+(?:eat(?:ing)?\s+|drink(?:ing)?\s+)?(meat|fish|pork|beef|dairy|gluten|sugar|alcohol|coffee|caffeine|eggs|seafood|nuts)\b/i,
     ))
   ) {
-    out.push({ kind: "diet", value: `Avoids ${m[1]!.toLowerCase()}` });
+    const what = m[1]!.toLowerCase();
+    out.push({ kind: "diet", value: `Does not ${/alcohol|coffee|caffeine/.test(what) ? "drink" : "eat"} ${what}` });
   } else if ((m = t.match(/\b(?<!not (?:a )?)(vegetarian|vegan|pescatarian|teetotal|gluten-free)\b/i))) {
     out.push({ kind: "diet", value: `Is ${m[1]!.toLowerCase()}` });
   } else if ((m = t.match(/\ballergic to\s+([a-z ]{3,30})/i))) {

@@ -48,8 +48,10 @@ export function offlineSections(messages: UserMessage[], memoryMd = "", aiName: 
     return here ? { value: here.hit.f.value, date: hereDate } : null;
   };
   const name = pick("name"), location = pick("location"), occupation = pick("occupation");
-  const asOf = (x: { value: string; date: string } | null) =>
-    x ? `${x.value}${x.date ? ` (as of ${x.date})` : ""}` : ND;
+  const asOf = (x: { value: string; date: string } | null) => x?.value ?? ND;
+  // Where the USER values came from: the date each was last said.
+  const sources = ([["name", name], ["location", location], ["occupation", occupation]] as const)
+    .flatMap(([k, v]) => (v?.date ? [`${k} as of ${v.date}`] : []));
   const relations = [
     ...new Set([
       ...hits.filter((h) => h.f.kind === "relation").map((h) => h.f.value),
@@ -157,7 +159,13 @@ export function offlineSections(messages: UserMessage[], memoryMd = "", aiName: 
       occupation: asOf(occupation),
       relationships: relations.slice(0, 10),
       interests,
-      life_context: projects.length ? `Working on ${projects.slice(0, 3).join("; ")}` : ND,
+      life_context: projects.length || sources.length
+        ? [
+          projects.length ? `Working on ${projects.slice(0, 3).join("; ")}` : "",
+          sources.length ? `(${sources.join(", ")})` : "",
+        ]
+          .filter(Boolean).join(" ")
+        : ND,
       preferred_address: first ?? ND,
     },
     agents: {
