@@ -81,6 +81,9 @@ export function offlineSections(messages: UserMessage[], memoryMd = "", aiName: 
   const likes = facts.preferences.filter((p) => p.startsWith("Likes ")).map((p) => p.slice(6).replace(/ \(.*$/, ""));
   const interests = [
     ...likes,
+    // Technologies they name in at least a tenth of their conversations are interests too.
+    ...tech.filter((t) => t.conversations >= Math.max(3, st.conversations * 0.1)).slice(0, 4)
+      .map((t) => `${t.term} (${t.conversations} conversations)`),
     ...topics.map((t) => `${t.term} (${t.conversations} conversations)`),
   ].slice(0, 10);
   const projects = facts.projects.map((p) => p.name);
