@@ -16,7 +16,7 @@ import postgres from "postgres";
 import { retrieve } from "../shared/adapters/chat.ts";
 import { createDb } from "../shared/adapters/db.ts";
 import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
-import { generateFidelityExport } from "../shared/processors/fidelity/generator.ts";
+import { generateFidelityExport } from "./fidelity/generator.ts";
 import { startProviderServer } from "../platform/provider-server.ts";
 import { userToken } from "../platform/jwt.ts";
 import { API_URL as API, benchArgs, DB_URL as DB, importAndWait, percentile } from "./_lib.ts";

@@ -16,7 +16,7 @@
  */
 import postgres from "postgres";
 import { compactUserText, parseExtractionInput } from "../shared/processors/extraction-input.ts";
-import { generateFidelityExport } from "../shared/processors/fidelity/generator.ts";
+import { generateFidelityExport } from "./fidelity/generator.ts";
 import { factsPrompt } from "../shared/processors/prompts.ts";
 import { importAndWait } from "./_lib.ts";
 

@@ -40,6 +40,8 @@ export function extractJson(text: string, array = false): unknown | null {
         }
       }
     }
+    // Still open at the end: the reply was cut off, and any object after `start` is a fragment of it.
+    if (depth > 0) return null;
   }
   return null;
 }

@@ -1,11 +1,21 @@
 /**
  * The offline analyser: extractive, deterministic, no network. It reads only what the person
- * said (`User:` lines of the fenced conversation data), keeps first-person statements, skips
- * questions and hypotheticals, and turns them into facts about the user. Everything it makes
- * is labelled as offline analysis by the provider that wraps it.
+ * wrote (their messages, never the assistant's, never titles) and says where each value came
+ * from. Clause shapes (analysis/clauses.ts) and predicate rules (analysis/facts.ts) find
+ * self-statements; statistics (analysis/stats.ts) and topics (analysis/topics.ts) describe how
+ * and about what the person writes (analysis/sections.ts).
  */
 import nlp from "compromise";
+import { clausesOfMessage, stripCode } from "./analysis/clauses.ts";
+import { factsOfClause, type Found } from "./analysis/facts.ts";
 import type { FactSet } from "./schemas.ts";
+
+/** One message the person wrote. `date` is YYYY-MM-DD (or a full ISO time), or null. */
+export interface UserMessage {
+  text: string;
+  date: string | null;
+  conversationId: string;
+}
 
 export interface Statement {
   text: string;
@@ -13,127 +23,174 @@ export interface Statement {
   date: string | null;
 }
 
-export interface Facts {
-  preferences: string[];
-  projects: { name: string; description: string; details: string }[];
-  dates: { event: string; date: string }[];
-  beliefs: string[];
-  decisions: { decision: string; context: string }[];
-}
-
-export interface Profile {
-  name: string | null;
-  location: string | null;
-  occupation: string | null;
-  relationships: string[];
-  interests: string[];
-}
-
 /** Conversation blocks are headed `=== <title> | <YYYY-MM-DD or unknown> ===`. */
 export const BLOCK_HEADER = /^=== (.*) \| (\d{4}-\d{2}-\d{2}|unknown) ===$/;
 
-/** The person's own sentences from rendered conversation data, with the conversation date. */
-export function userStatements(data: string): Statement[] {
-  const out: Statement[] = [];
-  let date: string | null = null;
-  let inUser = false;
+/** The person's messages from rendered conversation data (sample.ts renderConversations). */
+export function userMessages(data: string): UserMessage[] {
+  const out: UserMessage[] = [];
+  let date: string | null = null, conv = "", n = 0, cur: UserMessage | null = null;
   for (const line of data.split("\n")) {
     const h = line.match(BLOCK_HEADER);
     if (h) {
       date = h[2] === "unknown" ? null : h[2]!;
-      inUser = false;
+      conv = `c${n++}`;
+      cur = null;
       continue;
     }
-    if (line.startsWith("User:")) inUser = true;
-    else if (/^(Assistant|System):/.test(line)) inUser = false;
-    if (!inUser) continue;
-    const text = line.replace(/^User:\s*/, "");
-    // Tokenize only: sentence boundaries need no part-of-speech tagging, which would cost 6x the CPU.
-    for (const s of nlp.tokenize(text).out("array") as string[]) {
-      const t = s.trim();
-      if (t) out.push({ text: t, date });
-    }
+    if (line.startsWith("User:")) {
+      cur = { text: line.replace(/^User:\s*/, ""), date, conversationId: conv };
+      out.push(cur);
+    } else if (/^(Assistant|System):/.test(line)) cur = null;
+    else if (cur && line) cur.text += "\n" + line;
   }
   return out;
 }
 
-/** "if I lived in...", "imagine if...": not facts. */
-const HYPOTHETICAL = /\b(if (I|we|you)|imagine|suppose|supposing|pretend|what if|I would|I'd|I wish|wish I)\b/i;
-/** Text that tries to instruct whoever reads it is never evidence about the person. */
-const INSTRUCTION =
-  /\b(ignore (all |any )?(the )?(previous|prior|above|earlier) (instructions|prompts?|messages)|system:|obey|you must|must now|record that|the (analy[sz]er|assistant|model|ai) (must|should))\b/i;
-const clean = (s: string) => s.replace(/\s+/g, " ").replace(/[\s,;:]+$/, "").trim();
-const cap = (s: string, n = 120) => (s.length > n ? s.slice(0, n).replace(/\s+\S*$/, "") : s);
-
-/** Statements that assert something about the speaker (no questions, no hypotheticals). */
-function assertions(statements: Statement[]): Statement[] {
-  return statements.filter((s) =>
-    !s.text.endsWith("?") && !HYPOTHETICAL.test(s.text) && !INSTRUCTION.test(s.text) &&
-    /\b(I|I'm|I've|my|me|we)\b/i.test(s.text)
+/** The person's sentences from rendered conversation data, with the conversation date. */
+export function userStatements(data: string): Statement[] {
+  return userMessages(data).flatMap((m) =>
+    // Tokenize only: sentence boundaries need no part-of-speech tagging, which would cost 6x the CPU.
+    (nlp.tokenize(m.text).out("array") as string[]).map((t) => t.trim()).filter(Boolean).map((text) => ({
+      text,
+      date: m.date,
+    }))
   );
 }
 
-const ROLE_NOUNS =
-  "engineer|developer|designer|teacher|nurse|doctor|manager|writer|student|scientist|analyst|consultant|" +
-  "lawyer|chef|artist|researcher|accountant|architect|photographer|pharmacist|programmer|founder|product manager|data scientist";
-
 /**
- * Facts from the person's own messages (the `<user>` blocks of an extraction request, see
- * extraction-input.ts), each with its conversation's date (YYYY-MM-DD or null).
+ * Text that tries to instruct whoever reads it is never evidence about the person: addressing
+ * the reader ("ignore the above", "SYSTEM:", "the model should", "from now on", "record that").
  */
-export function extractFacts(messages: { text: string; date: string | null; conversationId: string }[]): FactSet {
-  const statements: Statement[] = [];
+const INSTRUCTION =
+  /\b(?:ignore|disregard|overwrite|override|forget)\b[^.]*\b(?:instructions?|prompts?|context|above|earlier|previous|memory|profile)\b|^\W*system\W|\b(?:analy[sz]er|the model|the ai|the assistant|profile builder|whoever (?:reads|processes))\b[^.]*\b(?:must|should|set|store|record|say|remember)\b|\bnote to (?:the )?(?:model|ai|assistant|system|whoever)\b|\bfrom now on\b|\brecord that\b|\byou must\b|\bnew instructions?\b|\bobey\b/i;
+
+interface Hit {
+  f: Found;
+  date: string | null;
+  conversationId: string;
+  order: number;
+  clause: string;
+}
+
+/** Every self-statement in the messages, in order. */
+export function findFacts(messages: UserMessage[]): Hit[] {
+  const out: Hit[] = [];
+  let order = 0;
   for (const m of messages) {
-    for (const line of m.text.split("\n")) {
-      for (const s of nlp.tokenize(line).out("array") as string[]) {
-        const t = s.trim();
-        if (t) statements.push({ text: t, date: m.date });
+    for (const c of clausesOfMessage(m.text)) {
+      order++;
+      if (INSTRUCTION.test(c.text) || c.text.length > 400) continue;
+      for (const f of factsOfClause(c)) {
+        out.push({ f, date: m.date?.slice(0, 10) ?? null, conversationId: m.conversationId, order, clause: c.text });
       }
     }
   }
-  return statementFacts(statements);
+  // Drop a clause's facts when the whole message was an instruction (split clauses lose the marker).
+  const bad = new Set(
+    messages.filter((m) => INSTRUCTION.test(stripCode(m.text))).map((m) => m.conversationId + m.text),
+  );
+  return bad.size
+    ? out.filter((h) => !messages.some((m) => bad.has(m.conversationId + m.text) && m.text.includes(h.clause)))
+    : out;
 }
 
-/** Facts in the five MEMORY categories, most recent first where it matters. */
-export function statementFacts(statements: Statement[]): Facts {
-  const f: Facts = { preferences: [], projects: [], dates: [], beliefs: [], decisions: [] };
-  for (const { text, date } of assertions(statements)) {
-    let m: RegExpMatchArray | null;
-    if ((m = text.match(/\bI (?:really |absolutely |truly )?(love|like|enjoy|adore|prefer)\s+([^.,;!?]+)/i))) {
-      f.preferences.push(`Likes ${cap(clean(m[2]!))}`);
-    }
-    if (
-      (m = text.match(
-        /\bI (?:really )?(?:hate|dislike|can't stand|cannot stand|don't like|do not like)\s+([^.,;!?]+)/i,
-      ))
-    ) {
-      f.preferences.push(`Dislikes ${cap(clean(m[1]!))}`);
-    }
-    if ((m = text.match(/\bI (?:don't|do not|never) eat\s+([^.,;!?]+)/i))) {
-      f.preferences.push(`Does not eat ${cap(clean(m[1]!))}`);
-    }
-    if (
-      (m = text.match(/\bI(?:'m| am) (?:currently )?(?:working on|building|writing|developing|making)\s+([^.,;!?]+)/i))
-    ) {
-      const name = cap(clean(m[1]!), 80);
-      f.projects.push({ name, description: cap(clean(text), 200), details: date ? `mentioned ${date}` : "" });
-    }
-    if ((m = text.match(/\bmy (birthday|anniversary|wedding|graduation)\s+is\s+(?:on\s+)?([^.,;!?]+)/i))) {
-      f.dates.push({ event: `${m[1]!.toLowerCase()}`, date: clean(m[2]!) });
-    }
-    if ((m = text.match(/\bI (?:strongly |firmly |really )?believe (?:that )?([^.!?]+)/i))) {
-      f.beliefs.push(cap(clean(m[1]!), 200));
-    } else if ((m = text.match(/\bI value\s+([^.,;!?]+)/i))) f.beliefs.push(`Values ${cap(clean(m[1]!))}`);
-    if ((m = text.match(/\bI(?:'ve| have)? (?:finally )?decided (?:to |that )?([^.!?]+)/i))) {
-      f.decisions.push({ decision: cap(clean(m[1]!), 200), context: date ? `decided around ${date}` : "" });
-    }
+const key = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+const said = (h: Hit, n = 1) =>
+  [h.date ? `said ${h.date}` : "", n > 1 ? `${n} mentions` : ""].filter(Boolean).join("; ");
+const later = (a: Hit, b: Hit) =>
+  (a.date ?? "") !== (b.date ?? "")
+    ? (a.date ?? "") > (b.date ?? "")
+    : (a.f.change ? 1 : 0) !== (b.f.change ? 1 : 0)
+    ? !!a.f.change
+    : a.order > b.order;
+
+/** The latest of a kind (things that change: city, job), and the values it replaced. */
+export function latest(hits: Hit[], kind: Found["kind"]): { hit: Hit; earlier: string[] } | null {
+  const hs = hits.filter((h) => h.f.kind === kind);
+  if (!hs.length) return null;
+  const hit = hs.reduce((a, b) => (later(b, a) ? b : a));
+  const earlier = [...new Set(hs.map((h) => h.f.value))].filter((v) => key(v) !== key(hit.f.value));
+  return { hit, earlier };
+}
+
+/** Groups hits of a kind by value: first statement, mention count. */
+function grouped(hits: Hit[], kind: Found["kind"]): { h: Hit; n: number }[] {
+  const by = new Map<string, { h: Hit; n: number }>();
+  for (const h of hits.filter((x) => x.f.kind === kind)) {
+    const k = key((h.f.event ?? "") + " " + h.f.value);
+    const g = by.get(k);
+    if (g) g.n++;
+    else by.set(k, { h, n: 1 });
   }
-  return dedupeFacts(f);
+  return [...by.values()];
+}
+
+const cap1 = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * Facts about the person in the five MEMORY categories. Who they are (name, city, work,
+ * family) goes under decisions as context, with the date it was said, so a later pass can tell
+ * the current value from a superseded one.
+ */
+export function extractFacts(messages: { text: string; date: string | null; conversationId: string }[]): FactSet {
+  const hits = findFacts(messages);
+  // Preferences stay plain ("Likes X"): consolidation dedupes on the text, and the same liking said twice is one fact.
+  const pref = (kind: Found["kind"], verb: string) => grouped(hits, kind).map(({ h }) => `${verb}${h.f.value}`);
+  const liked = new Set(grouped(hits, "dislike").map(({ h }) => key(h.f.value)));
+  const facts: FactSet = {
+    preferences: [
+      ...pref("like", "Likes ").filter((x) => !liked.has(key(x.slice(6)))),
+      ...pref("dislike", "Dislikes "),
+      ...pref("prefer", "Prefers "),
+      ...pref("diet", ""),
+    ],
+    projects: grouped(hits, "project").map(({ h, n }) => ({
+      name: h.f.value,
+      description: h.clause.slice(0, 200),
+      details: said(h, n),
+    })),
+    dates: grouped(hits, "date").map(({ h }) => ({ event: h.f.event!, date: h.f.value })),
+    beliefs: grouped(hits, "belief").map(({ h }) => cap1(h.f.value)),
+    decisions: [],
+  };
+  // The date is part of the fact's text, so it survives consolidation and a later pass can order values.
+  const asOf = (h: Hit) => (h.date ? `, as of ${h.date}` : "");
+  const ctx = (earlier: string[] = []) => earlier.length ? `earlier: ${earlier.join(", ")}` : "";
+  const name = latest(hits, "name");
+  if (name) facts.decisions.push({ decision: `Goes by ${name.hit.f.value}${asOf(name.hit)}`, context: "" });
+  const loc = latest(hits, "location");
+  if (loc) facts.decisions.push({ decision: `Lives in ${loc.hit.f.value}${asOf(loc.hit)}`, context: ctx(loc.earlier) });
+  const job = latest(hits, "occupation");
+  if (job) {
+    const a = /^[aeiou]/i.test(job.hit.f.value) ? "an" : "a";
+    facts.decisions.push({ decision: `Works as ${a} ${job.hit.f.value}${asOf(job.hit)}`, context: ctx(job.earlier) });
+  }
+  for (const { h } of grouped(hits, "relation")) {
+    facts.decisions.push({ decision: cap1(h.f.value), context: said(h) });
+  }
+  for (const { h, n } of grouped(hits, "decision")) {
+    facts.decisions.push({ decision: cap1(h.f.value), context: said(h, n) });
+  }
+  return facts;
+}
+
+/**
+ * The person's sentences from a chunk (`User:` lines) that could carry a durable fact about
+ * them: those in which a self-statement was found.
+ */
+export function candidateStatements(chunkText: string): string[] {
+  const lines = chunkText.split("\n").filter((l) => l.startsWith("User:")).join("\n");
+  const out: string[] = [];
+  for (const s of userStatements(lines)) {
+    if (s.text.length < 8 || s.text.length > 400) continue;
+    if (findFacts([{ text: s.text, date: s.date, conversationId: "" }]).length) out.push(s.text);
+  }
+  return out;
 }
 
 /** Deduplicates facts by normalised text (first seen wins). */
-export function dedupeFacts(f: Facts): Facts {
-  const key = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
+export function dedupeFacts(f: FactSet): FactSet {
   const uniq = <T>(xs: T[], k: (x: T) => string) => {
     const seen = new Set<string>();
     return xs.filter((x) => {
@@ -152,53 +209,8 @@ export function dedupeFacts(f: Facts): Facts {
   };
 }
 
-/** Who the person is: the latest value wins for things that change (city, job). */
-export function extractProfile(statements: Statement[]): Profile {
-  const p: Profile = { name: null, location: null, occupation: null, relationships: [], interests: [] };
-  const dated = [...assertions(statements)].sort((a, b) => (a.date ?? "").localeCompare(b.date ?? ""));
-  for (const { text } of dated) {
-    let m: RegExpMatchArray | null;
-    if (
-      (m = text.match(/\b[Mm]y name is ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u)) ||
-      (m = text.match(/\b[Cc]all me ([A-Z][\p{L}'-]+)/u))
-    ) {
-      // A fuller form of the same name ("Dana" then "Dana Reyes") refines it rather than replacing it.
-      const first = p.name?.split(" ")[0];
-      if (!p.name || first !== m[1]!.split(" ")[0] || m[1]!.length > p.name.length) p.name = m[1]!;
-    }
-    if (
-      (m = text.match(
-        /\bI (?:live|am living|'m living|'m based|am based) in ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u,
-      )) ||
-      (m = text.match(/\bI(?:'ve| have)? (?:just |recently )?moved to ([A-Z][\p{L}'-]+(?: [A-Z][\p{L}'-]+)?)/u))
-    ) {
-      p.location = m[1]!;
-    }
-    if (
-      (m = text.match(new RegExp(`\\bI(?:'m| am) (?:now )?an? ((?:[a-z-]+ )?(?:${ROLE_NOUNS}))\\b`, "i"))) ||
-      (m = text.match(/\bI (?:now )?work (?:as an? |at |for )([^.,;!?]+)/i))
-    ) {
-      p.occupation = cap(clean(m[1]!.split(/\s+(?:after|at|for|in|with|since|because|and|but|now)\b/)[0]!), 80);
-    }
-    if (
-      (m = text.match(
-        /\b[Mm]y (wife|husband|partner|girlfriend|boyfriend|son|daughter|sister|brother|mom|mother|dad|father|cat|dog)(?:'s name is |, | is called | named | )([A-Z][\p{L}'-]+)/u,
-      )) ||
-      (m = text.match(/\b(?:[Ww]e|I) have an? (cat|dog) (?:named|called) ([A-Z][\p{L}'-]+)/u))
-    ) {
-      p.relationships.push(`${m[1]!.toLowerCase()}: ${m[2]}`);
-    }
-  }
-  p.relationships = [...new Set(p.relationships)];
-  p.interests = [
-    ...new Set(statementFacts(statements).preferences.filter((x) => x.startsWith("Likes ")).map((x) => x.slice(6))),
-  ]
-    .slice(0, 10);
-  return p;
-}
-
 /** MEMORY markdown with the five headings, one fact per bullet, "No data yet." when empty. */
-export function memoryMarkdown(f: Facts): string {
+export function memoryMarkdown(f: FactSet): string {
   const section = (title: string, items: string[]) =>
     `## ${title}\n${items.length ? items.map((i) => `- ${i}`).join("\n") : "No data yet."}`;
   return [

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { OfflineEmbedder } from "../../shared/adapters/embedder.ts";
-import { generateFidelityExport } from "../../shared/processors/fidelity/generator.ts";
+import { generateFidelityExport } from "../../bench/fidelity/generator.ts";
 import { adminDb, createUser, first, userClient, waitFor } from "../_support/platform.ts";
 
 const FIXTURES = new URL("../fixtures/exports/", import.meta.url);

@@ -3,7 +3,7 @@
 // user message of the export reaches an extraction request (whole, compacted, or in pieces).
 import assert from "node:assert/strict";
 import { compactUserText, parseExtractionInput } from "../../shared/processors/extraction-input.ts";
-import { generateFidelityExport } from "../../shared/processors/fidelity/generator.ts";
+import { generateFidelityExport } from "../../bench/fidelity/generator.ts";
 import { adminDb, API_URL, createUser, first, userClient, waitFor } from "../_support/platform.ts";
 
 const envFile = new URL("../../.platform/functions.env", import.meta.url);
@@ -49,7 +49,7 @@ Deno.test("capture: extraction requests carry stage and job id, and every user m
     await (await fetch(`${API_URL}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
     await new Promise((r) => setTimeout(r, 2000));
 
-    const { conversations } = generateFidelityExport(3, "A", 2);
+    const { conversations } = generateFidelityExport(3, "A", { fillerPerFact: 2 });
     const t0 = 1_700_000_000;
     conversations.push(
       // Longer than one request: it must arrive in pieces through continuation tasks.

@@ -3,13 +3,8 @@
  * real providers with the extractive analyser (shared/processors/offline-analyser.ts), filling
  * the same schemas; its model name marks everything it makes as offline analysis.
  */
-import {
-  extractFacts,
-  extractProfile,
-  memoryMarkdown,
-  statementFacts,
-  userStatements,
-} from "../../processors/offline-analyser.ts";
+import { extractFacts, memoryMarkdown, userMessages } from "../../processors/offline-analyser.ts";
+import { offlineSections } from "../../processors/analysis/sections.ts";
 import { parseExtractionInput } from "../../processors/extraction-input.ts";
 import { FactsSchema } from "../../processors/schemas.ts";
 import { estimateTokens } from "../../processors/pricing.ts";
@@ -48,65 +43,9 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-function sections(data: string) {
-  const st = userStatements(data);
-  const p = extractProfile(st);
-  const f = statementFacts(st);
-  const nd = "not enough data";
-  const avg = st.length ? st.reduce((a, s) => a + s.text.length, 0) / st.length : 0;
-  const traits: string[] = [];
-  if (st.some((s) => s.text.endsWith("?"))) traits.push("curious");
-  if (st.some((s) => /\b(thanks|thank you|please)\b/i.test(s.text))) traits.push("courteous");
-  if (avg > 120) traits.push("thorough");
-  if (avg && avg < 60) traits.push("concise");
-  if (f.projects.length) traits.push("builder");
-  const name = NAMES[hash(data) % NAMES.length]!;
-  const topics = [...new Set((data.match(/^=== (.*) \| /gm) ?? []).map((h) => h.slice(4, -3)))].slice(0, 5);
-  return {
-    soul: {
-      communication_style: avg
-        ? (avg < 60 ? "brief and direct" : avg > 160 ? "detailed and explanatory" : "conversational")
-        : nd,
-      personality_traits: traits,
-      tone_preferences: nd,
-      boundaries: nd,
-      humor_style: nd,
-      formality_level: st.some((s) => /\b(hey|lol|gonna|wanna)\b/i.test(s.text)) ? "casual" : nd,
-      emotional_patterns: nd,
-    },
-    identity: {
-      ai_name: name,
-      archetype: f.projects.length ? "Steady Builder Companion" : "Thoughtful Companion",
-      vibe: traits.length ? `${traits.slice(0, 2).join(", ")} companion` : nd,
-      emoji_style: "minimal",
-      signature_greeting: p.name ? `Hey ${p.name.split(" ")[0]}.` : "Hey.",
-    },
-    user: {
-      name: p.name ?? nd,
-      location: p.location ?? nd,
-      occupation: p.occupation ?? nd,
-      relationships: p.relationships,
-      interests: p.interests,
-      life_context: f.projects.length ? `Working on ${f.projects.slice(0, 3).map((x) => x.name).join("; ")}` : nd,
-      preferred_address: p.name ? p.name.split(" ")[0]! : nd,
-    },
-    agents: {
-      response_style: avg && avg < 60 ? "short, concrete answers" : nd,
-      behavioral_rules: [
-        ...(p.name ? [`Address the user as ${p.name.split(" ")[0]}`] : []),
-        ...f.decisions.slice(0, 2).map((d) => `Respect the decision: ${d.decision}`),
-      ],
-      context_adaptation: nd,
-      memory_directives: "Use remembered facts naturally; do not announce them",
-      do_not: f.preferences.filter((x) => x.startsWith("Dislikes ")).slice(0, 5).map((x) => `Push ${x.slice(9)}`),
-    },
-    tools: {
-      likely_usage: topics,
-      capabilities_emphasis: [],
-      output_preferences: nd,
-      depth_preference: avg > 160 ? "in depth" : nd,
-    },
-  };
+/** Sections from the sampled conversations (and MEMORY, when a later pass sends it). */
+function sections(data: string, memoryMd: string) {
+  return offlineSections(userMessages(data), memoryMd, NAMES[hash(data) % NAMES.length]!);
 }
 
 /** The person's messages of an extraction request (`<user>` blocks; `<context>` is not theirs). */
@@ -143,7 +82,7 @@ export class OfflineProvider implements LlmProvider, StreamingLlmProvider {
     let text: string;
     switch (req.purpose) {
       case "sections":
-        text = JSON.stringify(sections(fenced(req, "conversations")));
+        text = JSON.stringify(sections(fenced(req, "conversations"), fenced(req, "memory")));
         break;
       case "facts":
         text = JSON.stringify(extractFacts(extractionMessages(fenced(req, "conversations"))));
