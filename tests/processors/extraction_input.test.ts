@@ -246,8 +246,8 @@ Deno.test("facts go back to the conversation whose text they came from; the offl
   const res = await new OfflineProvider().complete(factsPrompt(b!.text));
   const facts = JSON.parse(res.text);
   assert.deepEqual(facts.preferences, ["Likes sea kayaking"], "not the assistant's chess, not context");
-  assert.equal(facts.decisions[0].decision, "learn Greek");
+  assert.match(facts.decisions[0].decision, /learn Greek$/);
   const att = attributeFacts(facts, b!.userText);
   assert.deepEqual(att.get("k1")!.preferences, ["Likes sea kayaking"]);
-  assert.equal(att.get("k2")!.decisions[0]!.decision, "learn Greek");
+  assert.match(att.get("k2")!.decisions[0]!.decision, /learn Greek$/);
 });
