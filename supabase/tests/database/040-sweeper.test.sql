@@ -8,7 +8,9 @@ select private.start_selftest(:'erin', 3, 0) as job \gset
 -- A crashed invocation: its lease runs out.
 create temp table c as select * from private.claim_tasks('selftest_fanout', null, 1, 'w');
 update private.job_tasks set lease_until = now() - interval '1 second' where id = (select id from c);
-select is((private.sweep() ->> 'expired')::int, 1, 'the sweeper expires a lapsed lease');
+-- At least this one: the sweep is global, and an earlier test's killed invocation may hold a lease
+-- that lapses now too (the next assertion checks this task).
+select ok((private.sweep() ->> 'expired')::int >= 1, 'the sweeper expires a lapsed lease');
 select is((select state || ' ' || last_error_code from private.job_tasks where id = (select id from c)), 'failed LEASE_EXPIRED',
   'the task goes back to the queue, with the reason');
 
