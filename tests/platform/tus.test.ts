@@ -258,7 +258,19 @@ Deno.test("tus: other users' folders, missing auth, bad headers and existing obj
     await again.body?.cancel();
     const upsert = await create(alice.token, "imports", name, 10, { "x-upsert": "true" });
     assert.equal(upsert.status, 201, "x-upsert allows replacing it");
-    await upsert.body?.cancel();
+    const abandoned = upsert.headers.get("location")!;
+    const bobDelete = await fetch(abandoned, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${bob.token}`, "tus-resumable": "1.0.0" },
+    });
+    assert.equal(bobDelete.status, 403, "bob cannot abandon alice's upload");
+    await bobDelete.body?.cancel();
+    const terminated = await fetch(abandoned, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${alice.token}`, "tus-resumable": "1.0.0" },
+    });
+    assert.equal(terminated.status, 204, "the owner can abandon it");
+    assert.equal((await head(abandoned, alice.token)).status, 404);
 
     const missing = await head(`${TUS}/${btoa("imports/nothing/here").replaceAll("=", "")}`, alice.token);
     assert.equal(missing.status, 404);
