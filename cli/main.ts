@@ -145,10 +145,11 @@ async function importCmd(): Promise<number> {
     return 1;
   }
   const name = safeFileName(file.split("/").pop()!);
-  const key = `${userId}/${Date.now()}-${name}`;
+  let key = `${userId}/${Date.now()}-${name}`;
   console.log(`uploading ${file} (${(size / 1048576).toFixed(1)} MB)`);
   try {
-    // Streamed: exports of several GB are never read into memory.
+    // Resumable (TUS) and streamed in chunks: exports of several GB are never read into memory, and
+    // an interrupted upload of the same file continues under the key it was started with.
     const target = {
       apiUrl: API_URL,
       token: await userToken(userId),
@@ -156,7 +157,7 @@ async function importCmd(): Promise<number> {
       bucket: "imports",
       key,
     };
-    await uploadFile(target, file);
+    key = await uploadFile(target, file);
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     return 1;

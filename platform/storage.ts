@@ -5,19 +5,34 @@
  *   POST|PUT /storage/v1/object/<bucket>/<path>            upload (raw body or multipart form)
  *   GET|HEAD /storage/v1/object[/authenticated]/<bucket>/<path>   download, with HTTP Range
  *   DELETE   /storage/v1/object/<bucket>  {"prefixes": [...]} remove objects
+ *   /storage/v1/upload/resumable[/<id>]                    resumable (TUS) uploads, see tus.ts
  */
 import type { Sql } from "postgres";
 import { verifyJwt } from "./jwt.ts";
+import { TusUploads } from "./tus.ts";
 
-type Claims = Record<string, unknown>;
+export type Claims = Record<string, unknown>;
+export interface BucketInfo {
+  id: string;
+  file_size_limit: number | string | null;
+  allowed_mime_types: string[] | null;
+}
 
-const err = (status: number, error: string, message: string) =>
-  Response.json({ statusCode: String(status), error, message }, { status });
+export const err = (status: number, error: string, message: string, headers?: HeadersInit) =>
+  Response.json({ statusCode: String(status), error, message }, { status, headers });
+
+/** Thrown inside a transaction to roll back a permission probe (see canInsert). */
+const PROBE = Symbol("probe");
 
 export class StorageApi {
-  constructor(private sql: Sql, private dir: string) {}
+  private tus: TusUploads;
 
-  private async claims(req: Request): Promise<Claims | null> {
+  constructor(private sql: Sql, private dir: string) {
+    // In-progress resumable uploads live beside the buckets; they become objects only when complete.
+    this.tus = new TusUploads(this, `${dir}/.resumable`);
+  }
+
+  async claims(req: Request): Promise<Claims | null> {
     const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1] ?? req.headers.get("apikey");
     if (!token) return null;
     const c = await verifyJwt(token);
@@ -26,7 +41,7 @@ export class StorageApi {
   }
 
   /** Runs `fn` in a transaction as the caller: `set local role` plus `request.jwt.claims`. */
-  private asCaller<T>(claims: Claims, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  asCaller<T>(claims: Claims, fn: (tx: Sql) => Promise<T>): Promise<T> {
     return this.sql.begin(async (tx) => {
       await tx.unsafe(`set local role ${claims.role}`); // role validated in claims()
       await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
@@ -38,14 +53,105 @@ export class StorageApi {
     return `${this.dir}/${bucket}/${name}`;
   }
 
+  /** The bucket's limits, read as the service role (as Storage does), or null when it does not exist. */
+  async bucket(id: string): Promise<BucketInfo | null> {
+    const rows = await this.asCaller(
+      { role: "service_role" },
+      (tx) => tx`select id, file_size_limit, allowed_mime_types from storage.buckets where id = ${id}`,
+    );
+    return (rows[0] as BucketInfo | undefined) ?? null;
+  }
+
+  /** A 415 response when the bucket restricts mime types and `mime` is not among them. */
+  mimeRefusal(info: BucketInfo, mime: string): Response | null {
+    return info.allowed_mime_types && !info.allowed_mime_types.includes(mime)
+      ? err(415, "invalid_mime_type", `mime type ${mime} is not supported`)
+      : null;
+  }
+
+  /** Object keys are relative paths without empty, "." or ".." segments. */
+  validKey(name: string): boolean {
+    return !name.split("/").some((p) => p === ".." || p === "" || p === ".");
+  }
+
+  private insertObject(tx: Sql, claims: Claims, bucket: string, name: string, metadata: object, upsert: boolean) {
+    const owner = claims.role === "authenticated" ? String(claims.sub) : null;
+    return upsert
+      ? tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
+             values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata as never)})
+             on conflict (bucket_id, name) do update set metadata = excluded.metadata, updated_at = now()
+             returning id`
+      : tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
+             values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata as never)}) returning id`;
+  }
+
+  /**
+   * Whether the caller may create (or with `upsert`, replace) the object: the very insert the upload
+   * will run, checked by the storage policies and rolled back. Resumable uploads ask this before
+   * accepting bytes, as Supabase Storage does. Returns null when allowed, else the refusal.
+   */
+  async canInsert(claims: Claims, bucket: string, name: string, upsert: boolean): Promise<Response | null> {
+    try {
+      await this.asCaller(claims, async (tx) => {
+        await this.insertObject(tx, claims, bucket, name, {}, upsert);
+        throw PROBE;
+      });
+    } catch (e) {
+      if (e === PROBE) return null;
+      return this.refusal(e);
+    }
+    return null;
+  }
+
+  /** Maps a policy or uniqueness failure to Storage's response; rethrows anything else. */
+  private refusal(e: unknown): Response {
+    const code = (e as { code?: string }).code;
+    if (code === "42501") return err(403, "Unauthorized", "new row violates row-level security policy");
+    if (code === "23505") return err(409, "Duplicate", "The resource already exists");
+    throw e;
+  }
+
+  /**
+   * Makes the finished file `tmp` the object `bucket/name`: the row is inserted as the caller (the
+   * policies decide) and the file renamed into place inside the same transaction, so a refused or
+   * failed upload leaves neither. `tmp` is removed when refused.
+   */
+  async commit(
+    claims: Claims,
+    bucket: string,
+    name: string,
+    tmp: string,
+    mime: string,
+    upsert: boolean,
+  ): Promise<Response> {
+    const size = (await Deno.stat(tmp)).size;
+    const metadata = { size, mimetype: mime, contentLength: size, eTag: `"${crypto.randomUUID()}"` };
+    const final = this.file(bucket, name);
+    await Deno.mkdir(final.slice(0, final.lastIndexOf("/")), { recursive: true });
+    try {
+      const rows = await this.asCaller(claims, async (tx) => {
+        const r = await this.insertObject(tx, claims, bucket, name, metadata, upsert);
+        await Deno.rename(tmp, final); // inside the transaction: a failed rename rolls the row back
+        return r;
+      });
+      return Response.json({ Key: `${bucket}/${name}`, Id: rows[0]!.id });
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      return this.refusal(e);
+    }
+  }
+
   async handle(req: Request, path: string): Promise<Response> {
+    if (path === "/upload/resumable" || path.startsWith("/upload/resumable/")) {
+      return await this.tus.handle(req, path.slice("/upload/resumable".length));
+    }
     const claims = await this.claims(req);
     if (!claims) return err(400, "Unauthorized", "Invalid JWT");
     const m = path.match(/^\/object\/(?:(authenticated|public)\/)?([^/]+)(?:\/(.+))?$/);
     if (!m) return err(404, "not_found", "Route not found");
     const bucket = decodeURIComponent(m[2]!);
     const name = m[3] ? m[3].split("/").map(decodeURIComponent).join("/") : undefined;
-    if (name !== undefined && (name.split("/").some((p) => p === ".." || p === "" || p === "."))) {
+    if (name !== undefined && !this.validKey(name)) {
       return err(400, "InvalidKey", "Invalid key");
     }
     try {
@@ -63,11 +169,7 @@ export class StorageApi {
   }
 
   private async upload(req: Request, claims: Claims, bucket: string, name: string): Promise<Response> {
-    const b = await this.asCaller(
-      { role: "service_role" },
-      (tx) => tx`select id, file_size_limit, allowed_mime_types from storage.buckets where id = ${bucket}`,
-    );
-    const info = b[0];
+    const info = await this.bucket(bucket);
     if (!info) return err(404, "Bucket not found", "Bucket not found");
     const upsert = req.headers.get("x-upsert") === "true";
     let body: ReadableStream<Uint8Array> | null = req.body;
@@ -80,9 +182,8 @@ export class StorageApi {
       body = file.stream();
     }
     const mime = contentType.split(";")[0]!.trim();
-    if (info.allowed_mime_types && !(info.allowed_mime_types as string[]).includes(mime)) {
-      return err(415, "invalid_mime_type", `mime type ${mime} is not supported`);
-    }
+    const refused = this.mimeRefusal(info, mime);
+    if (refused) return refused;
     const final = this.file(bucket, name);
     await Deno.mkdir(final.slice(0, final.lastIndexOf("/")), { recursive: true });
     const tmp = `${final}.upload-${crypto.randomUUID()}`;
@@ -104,26 +205,7 @@ export class StorageApi {
       throw e;
     }
     out.close();
-    const owner = claims.role === "authenticated" ? String(claims.sub) : null;
-    const metadata = { size, mimetype: mime, contentLength: size, eTag: `"${crypto.randomUUID()}"` };
-    try {
-      const rows = await this.asCaller(claims, async (tx) => {
-        const r = upsert
-          ? await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
-               values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)})
-               on conflict (bucket_id, name) do update set metadata = excluded.metadata, updated_at = now()
-               returning id`
-          : await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata)
-               values (${bucket}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)}) returning id`;
-        await Deno.rename(tmp, final); // inside the transaction: a failed rename rolls the row back
-        return r;
-      });
-      return Response.json({ Key: `${bucket}/${name}`, Id: rows[0]!.id });
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      if ((e as { code?: string }).code === "23505") return err(409, "Duplicate", "The resource already exists");
-      throw e;
-    }
+    return await this.commit(claims, bucket, name, tmp, mime, upsert);
   }
 
   private async download(req: Request, claims: Claims, bucket: string, name: string): Promise<Response> {
