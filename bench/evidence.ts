@@ -101,19 +101,19 @@ try {
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
   await new Promise((r) => setTimeout(r, 2000));
 
-  // 1. Planted facts. Each planted statement sits inside the first user message of its
-  //    conversation, between the generator's fixed lead-in and follow-up.
+  // 1. Planted facts. Each planted statement is the first user message of a `fact-*`
+  //    conversation (wrapped in one of the generator's everyday lead-ins).
   const { conversations, truth } = generateFidelityExport(seed, "A");
-  const planted = conversations.flatMap((c) =>
-    Object.values(c.mapping as Record<string, { message?: { content?: { parts?: unknown[] } } | null }>).flatMap(
-      (n) => {
-        const text = n.message?.content?.parts?.[0];
-        const m = typeof text === "string"
-          ? text.match(/^Quick question about my week\. (.*) Anyway, can you help/)
-          : null;
-        return m ? [norm(m[1]!)] : [];
-      },
+  const planted = conversations.filter((c) => String(c.id).startsWith("fact-")).flatMap((c) =>
+    Object.values(
+      c.mapping as Record<string, { message?: { author?: { role?: string }; content?: { parts?: unknown[] } } | null }>,
     )
+      .filter((n) => n.message?.author?.role === "user")
+      .slice(0, 1)
+      .flatMap((n) => {
+        const text = n.message?.content?.parts?.[0];
+        return typeof text === "string" ? [norm(text)] : [];
+      })
   );
   const gen = await measure(new TextEncoder().encode(JSON.stringify(conversations)), "evidence-generator");
   const words = (s: string) => ` ${s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()} `;
