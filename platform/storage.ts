@@ -7,7 +7,8 @@
  *   DELETE   /storage/v1/object/<bucket>  {"prefixes": [...]} remove objects
  */
 import type { Sql } from "postgres";
-import { verifyJwt } from "./jwt.ts";
+import type { ProjectKeys } from "./gateway/mod.ts";
+import { verifyAccessToken } from "./jwt.ts";
 
 type Claims = Record<string, unknown>;
 
@@ -15,12 +16,18 @@ const err = (status: number, error: string, message: string) =>
   Response.json({ statusCode: String(status), error, message }, { status });
 
 export class StorageApi {
-  constructor(private sql: Sql, private dir: string) {}
+  constructor(private sql: Sql, private dir: string, private keys: ProjectKeys) {}
 
+  /**
+   * The caller's claims. As behind the hosted API gateway, an opaque project key (bearer or
+   * apikey) stands for its role: the secret key for service_role, the publishable key for anon.
+   */
   private async claims(req: Request): Promise<Claims | null> {
     const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1] ?? req.headers.get("apikey");
     if (!token) return null;
-    const c = await verifyJwt(token);
+    if (this.keys.mode === "new" && this.keys.secret.includes(token)) return { role: "service_role" };
+    if (this.keys.mode === "new" && this.keys.publishable.includes(token)) return { role: "anon" };
+    const c = await verifyAccessToken(token, this.keys.mode);
     if (!c || !["anon", "authenticated", "service_role"].includes(String(c.role))) return null;
     return c;
   }
