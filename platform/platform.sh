@@ -22,6 +22,8 @@ API_PORT=${SOULPRINT_API_PORT:-54321}
 # sslmode=disable: the local cluster has no TLS, and the Supabase CLI would otherwise try it first and fail.
 DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres?sslmode=disable"
 EDGE_PID=$RUN/edge.pid
+# Which generation of API keys the platform hands out (platform/jwt.ts): new (default) or legacy.
+KEYS_MODE=${SOULPRINT_KEYS:-new}
 # The transaction pooler functions connect through (Supavisor's part on the hosted platform).
 POOLER_PORT=${SOULPRINT_POOLER_PORT:-$((DB_PORT + 7))}
 POOLER_URL="postgresql://postgres:postgres@127.0.0.1:$POOLER_PORT/postgres?sslmode=disable"
@@ -107,7 +109,7 @@ apply_database() {
   (cd "$ROOT" && "$SUPABASE" db push --db-url "$DB_URL" --include-all --yes >"$LOGS/db-push.log" 2>&1) \
     || { tail -n 30 "$LOGS/db-push.log" >&2; die "supabase db push failed (log: $LOGS/db-push.log)"; }
   local service_key
-  service_key=$("$DENO" run --quiet --allow-env "$ROOT/platform/keys.ts" service_role_key)
+  service_key=$(SOULPRINT_KEYS="$KEYS_MODE" "$DENO" run --quiet --allow-env "$ROOT/platform/keys.ts" service_role_key)
   psql_ -v project_url="http://127.0.0.1:$API_PORT" -v service_role_key="$service_key" -f "$ROOT/supabase/seed.sql" >/dev/null \
     || die "seeding local Vault secrets failed"
 }
@@ -152,14 +154,20 @@ stop_pooler() {
 }
 
 start_edge() {
-  if edge_running; then return 0; fi
+  [[ $KEYS_MODE == new || $KEYS_MODE == legacy ]] || die "SOULPRINT_KEYS must be new or legacy, not $KEYS_MODE"
+  if edge_running; then
+    # A running server keeps the keys it started with: another mode needs a restart.
+    curl -fsS "http://127.0.0.1:$API_PORT/_platform/health" 2>/dev/null | grep -q "\"keys\":\"$KEYS_MODE\"" && return 0
+    say "restarting the edge server with SOULPRINT_KEYS=$KEYS_MODE"
+    stop_edge
+  fi
   if port_busy "$API_PORT"; then die "port $API_PORT is taken by $(port_owner "$API_PORT" || echo 'another process'); stop it or set SOULPRINT_API_PORT"; fi
   rm -f "$EDGE_PID"
   # The server writes its own pid file once listening; setsid makes it a process-group leader so
   # that stop also ends its function workers.
   (
     cd "$ROOT" || exit 1
-    export SOULPRINT_DB_URL="$DB_URL" SOULPRINT_POOLER_URL="$POOLER_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE"
+    export SOULPRINT_DB_URL="$DB_URL" SOULPRINT_POOLER_URL="$POOLER_URL" SOULPRINT_API_PORT="$API_PORT" SOULPRINT_STATE="$STATE" SOULPRINT_KEYS="$KEYS_MODE"
     exec setsid "$(deno_bin)" run -A --quiet "$ROOT/platform/server.ts"
   ) >>"$LOGS/edge.log" 2>&1 </dev/null &
   for _ in $(seq 1 150); do
@@ -182,7 +190,7 @@ cmd_start() {
   say "up: database $DB_URL, pooler 127.0.0.1:$POOLER_PORT, API http://127.0.0.1:$API_PORT"
 }
 
-cmd_stop() {
+stop_edge() {
   if edge_running; then
     local pid; pid=$(cat "$EDGE_PID")
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -191,6 +199,10 @@ cmd_stop() {
     say "edge server stopped"
   fi
   rm -f "$EDGE_PID"
+}
+
+cmd_stop() {
+  stop_edge
   stop_pooler
   if pg_running; then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null && say "PostgreSQL stopped"; fi
 }

@@ -1,12 +1,13 @@
 /**
  * Local platform (never deployed): one process on 127.0.0.1:54321 standing in for the
  * Supabase API edge: /functions/v1 (gateway), /storage/v1 (Storage API), and the pg_net
- * delivery worker. /_platform/health and /_platform/invocations serve status and benchmarks.
+ * delivery worker, and Auth's JWKS. /_platform/health (with the key mode, SOULPRINT_KEYS) and
+ * /_platform/invocations serve status and benchmarks.
  */
 import postgres from "postgres";
 import { LOCAL_API_URL, LOCAL_DB_URL } from "./addresses.ts";
 import { Gateway } from "./gateway/mod.ts";
-import { LOCAL_JWT_SECRET, projectKeys } from "./jwt.ts";
+import { keyModeFromEnv, LOCAL_JWKS, LOCAL_JWT_SECRET, projectKeys } from "./jwt.ts";
 import { NetWorker } from "./net-worker.ts";
 import { StorageApi } from "./storage.ts";
 
@@ -20,7 +21,8 @@ const apiUrl = LOCAL_API_URL;
 const functionDbUrl = Deno.env.get("SOULPRINT_POOLER_URL") ?? dbUrl;
 
 const sql = postgres(dbUrl, { max: 10, onnotice: () => {} });
-const keys = await projectKeys();
+const keyMode = keyModeFromEnv();
+const keys = await projectKeys(keyMode);
 const envNumber = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
 const defaults = {
   pool: {
@@ -38,16 +40,22 @@ const defaults = {
 
 const gateway = new Gateway({
   root,
+  // What a hosted project hands its functions. New keys: the opaque API keys and the JWKS that
+  // verifies user tokens, and no legacy JWT or secret. Legacy: the anon/service_role JWTs (also
+  // under the new variables' names, as a project with only legacy keys gets them) and the HS256
+  // secret, so functions verify user tokens themselves.
   env: {
     SUPABASE_URL: apiUrl,
     SUPABASE_DB_URL: functionDbUrl,
-    SUPABASE_ANON_KEY: keys.anon_key,
-    SUPABASE_SERVICE_ROLE_KEY: keys.service_role_key,
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.anon_key }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.service_role_key }),
-    // The legacy HS256 secret this stack signs with, so functions verify user tokens themselves.
-    SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+    ...keyMode === "new" ? { SUPABASE_JWKS: JSON.stringify(LOCAL_JWKS) } : {
+      SUPABASE_ANON_KEY: keys.anon_key,
+      SUPABASE_SERVICE_ROLE_KEY: keys.service_role_key,
+      SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+    },
   },
+  keys: { mode: keyMode, publishable: [keys.anon_key], secret: [keys.service_role_key] },
   ...defaults.pool,
   limits: defaults.limits,
   heapMb: envNumber("SOULPRINT_FUNCTION_HEAP_MB", 150), // the edge runtime's per-worker default
@@ -59,7 +67,11 @@ const gateway = new Gateway({
   fixtureDirs: [`${root}/tests/platform/functions`],
   chaosSeed: envNumber("SOULPRINT_CHAOS_SEED", 1),
 });
-const storage = new StorageApi(sql, `${state}/storage`);
+const storage = new StorageApi(sql, `${state}/storage`, {
+  mode: keyMode,
+  publishable: [keys.anon_key],
+  secret: [keys.service_role_key],
+});
 const net = new NetWorker(sql);
 void net.run();
 
@@ -98,6 +110,10 @@ const server = Deno.serve({
   if (url.pathname.startsWith("/storage/v1/")) {
     return await storage.handle(req, url.pathname.slice("/storage/v1".length));
   }
+  if (url.pathname === "/auth/v1/.well-known/jwks.json") {
+    // A project on legacy keys only publishes no asymmetric key: its tokens are HS256.
+    return Response.json(keyMode === "new" ? LOCAL_JWKS : { keys: [] });
+  }
   if (url.pathname === "/_platform/health") {
     let db = false;
     try {
@@ -106,6 +122,7 @@ const server = Deno.serve({
     } catch { /* reported below */ }
     const netAge = Date.now() - net.lastPollAt;
     return Response.json({
+      keys: keyMode,
       components: {
         "functions-gateway": { up: true, detail: `${apiUrl}/functions/v1 (${gateway.invocations.length} invocations)` },
         "storage-api": { up: db, detail: `${apiUrl}/storage/v1 -> ${state}/storage` },

@@ -8,7 +8,8 @@
  *   /storage/v1/upload/resumable[/<id>]                    resumable (TUS) uploads, see tus.ts
  */
 import type { Sql } from "postgres";
-import { verifyJwt } from "./jwt.ts";
+import type { ProjectKeys } from "./gateway/mod.ts";
+import { verifyAccessToken } from "./jwt.ts";
 import { TusUploads } from "./tus.ts";
 
 export type Claims = Record<string, unknown>;
@@ -27,15 +28,21 @@ const PROBE = Symbol("probe");
 export class StorageApi {
   private tus: TusUploads;
 
-  constructor(private sql: Sql, private dir: string) {
+  constructor(private sql: Sql, private dir: string, private keys: ProjectKeys) {
     // In-progress resumable uploads live beside the buckets; they become objects only when complete.
     this.tus = new TusUploads(this, `${dir}/.resumable`);
   }
 
+  /**
+   * The caller's claims. As behind the hosted API gateway, an opaque project key (bearer or
+   * apikey) stands for its role: the secret key for service_role, the publishable key for anon.
+   */
   async claims(req: Request): Promise<Claims | null> {
     const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1] ?? req.headers.get("apikey");
     if (!token) return null;
-    const c = await verifyJwt(token);
+    if (this.keys.mode === "new" && this.keys.secret.includes(token)) return { role: "service_role" };
+    if (this.keys.mode === "new" && this.keys.publishable.includes(token)) return { role: "anon" };
+    const c = await verifyAccessToken(token, this.keys.mode);
     if (!c || !["anon", "authenticated", "service_role"].includes(String(c.role))) return null;
     return c;
   }

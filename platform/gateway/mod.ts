@@ -10,7 +10,7 @@
  *   invocation.ts   forwarding one request, pumping its response, recording its figures
  *   chaos.ts        seeded fault injection (the `gateway_kill_rate` knob)
  */
-import { verifyJwt } from "../jwt.ts";
+import { type KeyMode, verifyAccessToken } from "../jwt.ts";
 import { FaultInjector } from "./chaos.ts";
 import { type Invocation, InvocationRecords, invoke } from "./invocation.ts";
 import { type HostedLimits, type KillReason, LimitMonitor } from "./limits.ts";
@@ -27,6 +27,14 @@ export interface GatewayOptions extends PoolOptions {
   /** Folders of locally served extra functions (the platform's test functions). */
   fixtureDirs?: string[];
   chaosSeed: number;
+  keys: ProjectKeys;
+}
+
+/** The project's key mode and API keys (both lists hold the new opaque keys in `new` mode). */
+export interface ProjectKeys {
+  mode: KeyMode;
+  publishable: string[];
+  secret: string[];
 }
 
 /**
@@ -44,7 +52,7 @@ export class Gateway {
   private records: InvocationRecords;
   readonly chaos: FaultInjector;
 
-  constructor(opts: GatewayOptions) {
+  constructor(private opts: GatewayOptions) {
     this.log = new FunctionsLog(opts.logFile);
     this.project = new Project(opts.root, this.log, opts.fixtureDirs);
     this.pool = new WorkerPool(this.project, this.log, opts);
@@ -62,10 +70,8 @@ export class Gateway {
       return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, { status: 404 });
     }
     if (req.method !== "OPTIONS" && this.project.verifyJwt(name)) {
-      const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-      if (!token || !(await verifyJwt(token))) {
-        return Response.json({ code: 401, message: "Invalid JWT" }, { status: 401 });
-      }
+      const refused = await this.refuseCaller(req);
+      if (refused) return refused;
     }
     let w: Worker;
     try {
@@ -99,7 +105,28 @@ export class Gateway {
     this.pool.close();
   }
 
+  /**
+   * verify_jwt, as the hosted edge does it: a bearer token must be a JWT signed by the project's
+   * Auth (HS256 secret in legacy mode, the JWKS in new mode), so an opaque `sb_` key sent as bearer
+   * fails. In new mode a call without a bearer token passes on a project API key in `apikey`
+   * (a client or service with no user session); an unknown `sb_` apikey is refused outright.
+   * Returns the 401 response, or null when the caller passes.
+   */
+  private async refuseCaller(req: Request): Promise<Response | null> {
+    const { mode, publishable, secret } = this.opts.keys;
+    const apikey = req.headers.get("apikey");
+    const known = apikey !== null && (publishable.includes(apikey) || secret.includes(apikey));
+    if (mode === "new" && apikey?.startsWith("sb_") && !known) {
+      return Response.json({ code: 401, message: "Invalid API key" }, { status: 401 });
+    }
+    const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+    if (token) return (await verifyAccessToken(token, mode)) ? null : invalidJwt();
+    return mode === "new" && known ? null : invalidJwt();
+  }
+
   private endWorker(w: Worker, reason: KillReason): void {
     this.pool.kill(w, reason === "cpu" || reason === "chaos" ? 0 : BEFOREUNLOAD_GRACE_MS);
   }
 }
+
+const invalidJwt = () => Response.json({ code: 401, message: "Invalid JWT" }, { status: 401 });

@@ -10,7 +10,11 @@ export interface PlatformConfig {
   readonly supabaseUrl: string;
   /** Direct Postgres URL injected by the platform (transaction pooler in production). */
   readonly dbUrl: string;
-  /** Secret keys that authenticate server-to-server calls (the service secret). */
+  /**
+   * Secret keys that authenticate server-to-server calls: every `sb_secret_...` key of
+   * SUPABASE_SECRET_KEYS and the legacy service_role JWT (SUPABASE_SERVICE_ROLE_KEY), whichever
+   * the project has, so kicks work with either generation and across a key rotation.
+   */
   readonly serviceKeys: readonly string[];
   /**
    * Completion webhook endpoint and its Standard Webhooks signing secret (`whsec_<base64>`):

@@ -16,13 +16,18 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Requires the service secret as bearer token (the database's kicks and ops tools send it).
+ * Requires a service secret (the database's kicks and ops tools send it): the `sb_secret_...` key
+ * or the legacy service_role JWT, as bearer token or in the `apikey` header (where Supabase
+ * asks callers to put the opaque keys).
  * @throws PipelineError AUTH_MISSING / AUTH_INVALID
  */
 export function requireServiceCaller(req: Request, serviceKeys: readonly string[]): void {
-  const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-  if (!token) throw new PipelineError("AUTH_MISSING", "missing bearer token");
-  if (!serviceKeys.some((k) => safeEqual(k, token))) throw new PipelineError("AUTH_INVALID", "invalid service secret");
+  const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
+  const given = [bearer, req.headers.get("apikey")].filter((t): t is string => !!t);
+  if (given.length === 0) throw new PipelineError("AUTH_MISSING", "missing bearer token or apikey");
+  if (!given.some((t) => serviceKeys.some((k) => safeEqual(k, t)))) {
+    throw new PipelineError("AUTH_INVALID", "invalid service secret");
+  }
 }
 
 /**

@@ -4,11 +4,40 @@
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { LOCAL_API_URL as API_URL, LOCAL_DB_URL as DB_URL } from "../../platform/addresses.ts";
-import { projectKeys, userToken } from "../../platform/jwt.ts";
+import {
+  type KeyMode,
+  keyModeFromEnv,
+  LOCAL_JWKS,
+  LOCAL_JWT_SECRET,
+  projectKeys,
+  roleToken,
+  userToken,
+} from "../../platform/jwt.ts";
 
 export { API_URL, DB_URL };
 
-export const keys = await projectKeys();
+/**
+ * The key mode of the running platform (its health report says), so tests mint what it accepts
+ * whatever SOULPRINT_KEYS this process has; SOULPRINT_KEYS when no platform answers.
+ */
+export const keyMode: KeyMode = await (async () => {
+  try {
+    const health = await (await fetch(`${API_URL}/_platform/health`, { signal: AbortSignal.timeout(2000) })).json();
+    if (health.keys === "legacy" || health.keys === "new") return health.keys;
+  } catch { /* no platform running: a unit test */ }
+  return keyModeFromEnv();
+})();
+
+/** The project's API keys: anon/service_role JWTs (legacy) or publishable/secret keys (new). */
+export const keys = await projectKeys(keyMode);
+
+/** A valid JWT that is not a user's (role anon): passes the gateway's verify_jwt, not a function's user check. */
+export const anonJwt = await roleToken("anon", keyMode);
+
+/** What the platform gives functions to verify user tokens in this mode (loadUserAccessConfig input). */
+export const userAuthEnv: [string, string][] = keyMode === "new"
+  ? [["SUPABASE_JWKS", JSON.stringify(LOCAL_JWKS)]]
+  : [["SUPABASE_JWT_SECRET", LOCAL_JWT_SECRET]];
 
 /** A superuser connection for arranging and inspecting state; close it with `end()`. */
 export function adminDb(max = 4): postgres.Sql {
@@ -20,7 +49,7 @@ export async function createUser(sql: postgres.Sql, label = "user"): Promise<{ i
   const id = crypto.randomUUID();
   const email = `${label}-${id.slice(0, 8)}@example.test`;
   await sql`insert into auth.users (id, email) values (${id}, ${email})`;
-  return { id, token: await userToken(id, email) };
+  return { id, token: await userToken(id, email, 3600, keyMode) };
 }
 
 /** A supabase-js client acting as the given user (or anon when no token). */

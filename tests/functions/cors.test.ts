@@ -1,7 +1,7 @@
 // CORS on the user-facing functions over HTTP through the gateway: the browser's preflight, and
 // the headers on successes, streams and every kind of error; the origin list from configuration.
 import assert from "node:assert/strict";
-import { adminDb, API_URL, createUser, keys } from "../_support/platform.ts";
+import { adminDb, anonJwt, API_URL, createUser } from "../_support/platform.ts";
 import { loadCorsConfig } from "../../shared/adapters/config.ts";
 import { corsHeaders, withCors } from "../../shared/adapters/http.ts";
 
@@ -41,7 +41,7 @@ Deno.test("query and chat: preflight and CORS headers on every response through 
           body,
         });
       // The function's own refusal of a token the gateway let through (the anon key is a valid JWT).
-      r = await post(keys.anon_key, JSON.stringify({ message: "hi" }));
+      r = await post(anonJwt, JSON.stringify({ message: "hi" }));
       assert.equal(r.status, 401);
       assert.equal((await r.json()).code, "AUTH_INVALID");
       assertCors(r, `${fn} 401`);

@@ -1,7 +1,7 @@
 // query and chat through the gateway with a user's JWT: auth, validation, real SSE streaming,
 // JSON mode, and chat persistence.
 import assert from "node:assert/strict";
-import { adminDb, API_URL, createUser, first, keys, userClient, waitFor } from "../_support/platform.ts";
+import { adminDb, anonJwt, API_URL, createUser, first, userClient, waitFor } from "../_support/platform.ts";
 import { asUser, saveAssistantMessage } from "../../shared/adapters/chat.ts";
 
 const FIXTURE = new URL("../fixtures/exports/chatgpt-tree.json", import.meta.url);
@@ -55,7 +55,7 @@ Deno.test("query and chat: auth, input limits, SSE streaming, JSON mode, saved c
     let r = await post("query", null, { message: "hi" });
     assert.equal(r.status, 401, "the gateway refuses a missing JWT");
     await r.body?.cancel();
-    r = await post("query", keys.anon_key, { message: "hi" });
+    r = await post("query", anonJwt, { message: "hi" });
     assert.equal(r.status, 401);
     assert.equal((await r.json()).code, "AUTH_INVALID");
     for (

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { adminDb, API_URL, keys } from "../_support/platform.ts";
+import { adminDb, anonJwt, API_URL } from "../_support/platform.ts";
 
 Deno.test("gateway: unknown function is 404, invocations report CPU time and peak memory", async () => {
   const missing = await fetch(`${API_URL}/functions/v1/no-such-function`, { method: "POST" });
@@ -8,7 +8,7 @@ Deno.test("gateway: unknown function is 404, invocations report CPU time and pea
 
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
   const since = before.at(-1)?.seq ?? 0;
-  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${anonJwt}` } });
   assert.equal(res.status, 200);
   await res.body?.cancel();
   // The report is recorded once the response body has been delivered.
@@ -30,7 +30,7 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
   const n = 40; // more than the pool's workers: some must share one
   const statuses = await Promise.all(Array.from({ length: n }, async () => {
     const res = await fetch(`${API_URL}/functions/v1/health`, {
-      headers: { authorization: `Bearer ${keys.anon_key}` },
+      headers: { authorization: `Bearer ${anonJwt}` },
     });
     await res.body?.cancel();
     return res.status;
@@ -60,7 +60,7 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
 async function healthPid(): Promise<number> {
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
   const since = before.at(-1)?.seq ?? 0;
-  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${keys.anon_key}` } });
+  const res = await fetch(`${API_URL}/functions/v1/health`, { headers: { authorization: `Bearer ${anonJwt}` } });
   assert.equal(res.status, 200);
   await res.body?.cancel();
   for (let i = 0; i < 100; i++) {

@@ -4,7 +4,7 @@
 // function (tests/platform/functions/limits-probe) over HTTP.
 import assert from "node:assert/strict";
 import { tasksThatFit } from "../../shared/adapters/stage-handler.ts";
-import { adminDb, API_URL, keys, waitFor } from "../_support/platform.ts";
+import { adminDb, anonJwt, API_URL, waitFor } from "../_support/platform.ts";
 
 const LOG = new URL("../../.platform/logs/functions.log", import.meta.url);
 
@@ -28,7 +28,7 @@ async function probe(query: string): Promise<{ status: number; body: Record<stri
   const since = await lastSeq();
   const res = await fetch(`${API_URL}/functions/v1/limits-probe?${query}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${keys.anon_key}` },
+    headers: { authorization: `Bearer ${anonJwt}` },
   });
   const body = await res.json();
   const inv = await waitFor(async () => {

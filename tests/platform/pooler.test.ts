@@ -3,7 +3,7 @@
 // in transaction mode.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { API_URL, keys, waitFor } from "../_support/platform.ts";
+import { anonJwt, API_URL, waitFor } from "../_support/platform.ts";
 
 const POOLER_PORT = Number(
   Deno.env.get("SOULPRINT_POOLER_PORT") ?? Number(Deno.env.get("SOULPRINT_DB_PORT") ?? 54322) + 7,
@@ -28,7 +28,7 @@ Deno.test("pooler: functions connect through PgBouncer in transaction mode", asy
     );
     assert.equal(mode, "transaction");
     const res = await fetch(`${API_URL}/functions/v1/health`, {
-      headers: { authorization: `Bearer ${keys.anon_key}` },
+      headers: { authorization: `Bearer ${anonJwt}` },
     });
     assert.equal(res.status, 200, "health's database check passes through the pooler");
     assert.equal((await res.json()).checks.database.ok, true);
