@@ -45,18 +45,19 @@ begin
   if gen is null then return; end if;
   select j.chunk_count into n from public.processing_jobs j where j.id = gen;
   if coalesce(n, 0) > exact_threshold then
-    -- More candidates than asked (at least 600), re-ranked by their exact distance: the walk's
-    -- first few are not always the nearest, least of all for a question nothing in the history is
-    -- close to. Measured on a 78,000-chunk history (bench/search.ts, 20 questions): recall@10
-    -- against exact 0.84 with 100 candidates, 0.92 with 200, 0.94 with 400, 0.99 with 600, for a
-    -- hybrid search p95 of 20-30 ms; ef_search 100 -> 200 alone changed nothing, and strict order
-    -- lowered recall (0.81 at 200).
+    -- More candidates than asked, re-ranked by their exact distance: the walk's first few are not
+    -- always the nearest, least of all for a question nothing in the history is close to. Measured
+    -- (bench/search.ts, 20 questions): on a 78,000-chunk history recall@10 against exact was 0.84
+    -- with 100 candidates, 0.92 with 200, 0.94 with 400, 0.99 with 600 (hybrid p95 20-30 ms); on a
+    -- 6,000-chunk one beside it 0.97 with 100 and 0.99 with 200, but 600 cost a p95 of 108 ms, since
+    -- a history that is a small share of the table pays for every other user's tuple the walk
+    -- passes. ef_search 100 -> 200 alone changed nothing; strict order lowered recall (0.81 at 200).
     select array_agg(a.id order by a.d), array_agg(a.d order by a.d) into ids, ds from (
       select c.id, c.embedding operator(extensions.<=>) query_embedding as d
         from public.conversation_chunks c
        where c.job_id = gen and c.embedding is not null
        order by c.embedding operator(extensions.<=>) query_embedding
-       limit greatest(k, 600)) a;
+       limit greatest(k, case when n > 20000 then 600 else 200 end)) a;
     ids := ids[1:k];
     ds := ds[1:k];
     if coalesce(array_length(ids, 1), 0) >= k then
