@@ -86,3 +86,29 @@ export function first<T>(rows: readonly T[]): T {
   if (rows.length === 0) throw new Error("expected at least one row");
   return rows[0]!;
 }
+
+/**
+ * Starts an import as the frontend does: uploads `bytes` to the user's folder (skipped when null,
+ * for a missing upload) and inserts their job under their role and claims (RLS applies).
+ * Returns the job id.
+ */
+export async function startUserImport(
+  sql: postgres.Sql,
+  user: { id: string; token: string },
+  bytes: Uint8Array | null,
+  name = "export.json",
+): Promise<string> {
+  const key = `${user.id}/${crypto.randomUUID()}-${name}`;
+  if (bytes) {
+    const up = await userClient(user.token).storage.from("imports").upload(key, bytes, {
+      contentType: "application/octet-stream",
+    });
+    if (up.error) throw new Error(`upload failed: ${up.error.message}`);
+  }
+  return await sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, role: "authenticated" })}, true)`;
+    await tx`set local role authenticated`;
+    const [row] = await tx`insert into public.processing_jobs (storage_path) values (${`imports/${key}`}) returning id`;
+    return row!.id as string;
+  });
+}

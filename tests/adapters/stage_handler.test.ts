@@ -42,11 +42,15 @@ Deno.test("stage handler: auth, validation, and a 207 with per-task outcomes", a
     });
     // The job's own kick is delivered after commit, asynchronously: wait until the real function has
     // answered it (and found nothing due), so that only this call can claim the task.
-    await waitFor(async () =>
-      first(
-        await sql`select count(*)::int as n from private.kicks k join net._http_response r on r.id = k.request_id
+    await waitFor(
+      async () =>
+        first(
+            await sql`select count(*)::int as n from private.kicks k join net._http_response r on r.id = k.request_id
                    where ${task.id} = any(k.task_ids)`,
-      ).n > 0 || null, 15_000, 50);
+          ).n > 0 || null,
+      15_000,
+      50,
+    );
     await sql`update private.job_tasks set run_after = now(), kicked_at = now() where id = ${task.id}`;
     res = await handle(kick({ stage: "selftest_fanout", task_ids: [Number(task.id)] }), deps);
     assert.equal(res.status, 207);

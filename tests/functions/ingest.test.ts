@@ -2,7 +2,7 @@
 // under RLS semantics, triggers, pg_net, the gateway and the ingest function.
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { adminDb, createUser, first, userClient, waitFor } from "../_support/platform.ts";
+import { adminDb, createUser, first, startUserImport, waitFor } from "../_support/platform.ts";
 
 const FIXTURES = new URL("../fixtures/exports/", import.meta.url);
 
@@ -12,20 +12,7 @@ async function importFile(
   bytes: Uint8Array | null,
   name = "export.json",
 ) {
-  const key = `${user.id}/${Date.now()}-${name}`;
-  if (bytes) {
-    const up = await userClient(user.token).storage.from("imports").upload(key, bytes, {
-      contentType: "application/octet-stream",
-    });
-    assert.equal(up.error, null, up.error?.message);
-  }
-  // As the frontend does it: the user inserts their own job (PostgREST semantics).
-  const job = await sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, role: "authenticated" })}, true)`;
-    await tx`set local role authenticated`;
-    return first(await tx`insert into public.processing_jobs (storage_path) values (${"imports/" + key}) returning id`)
-      .id as string;
-  });
+  const job = await startUserImport(sql, user, bytes, name);
   return await waitFor(
     async () => {
       const j = first(

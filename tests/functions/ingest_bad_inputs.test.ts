@@ -5,24 +5,13 @@
 // user's completed import is byte-identical afterwards.
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { adminDb, API_URL, createUser, first, userClient, waitFor } from "../_support/platform.ts";
+import { adminDb, API_URL, createUser, first, startUserImport, waitFor } from "../_support/platform.ts";
 import { BAD_INPUTS, chatgpt, type Stored } from "../fixtures/bad_inputs.ts";
 
 const enc = new TextEncoder();
 
 async function importFile(sql: postgres.Sql, user: { id: string; token: string }, bytes: Uint8Array, name: string) {
-  const key = `${user.id}/${crypto.randomUUID()}-${name}`;
-  const up = await userClient(user.token).storage.from("imports").upload(key, bytes, {
-    contentType: "application/octet-stream",
-  });
-  assert.equal(up.error, null, up.error?.message);
-  // As the frontend does it: the user inserts their own job (PostgREST semantics).
-  const job = await sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, role: "authenticated" })}, true)`;
-    await tx`set local role authenticated`;
-    return first(await tx`insert into public.processing_jobs (storage_path) values (${"imports/" + key}) returning id`)
-      .id as string;
-  });
+  const job = await startUserImport(sql, user, bytes, name);
   return await waitFor(
     async () => {
       const j = first(
