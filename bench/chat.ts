@@ -10,7 +10,9 @@
  *    time minus the model's latency. A cold burst (50 requests at the same instant) is reported
  *    on stderr as well: on 2 cores it measures how fast 50 requests' CPU can be queued, not the
  *    overhead a user sees.
- * Ends with one JSON line: recall_at_5, requests, p95_overhead_ms (sustained).
+ * 3. shared table: bench/search.ts with one heavy history (--shared-heavy chunks, default 78,000;
+ *    0 skips it) beside ordinary ones: recall@10 against exact search and p95 retrieval per user.
+ * Ends with one JSON line: recall_at_5, requests, p95_overhead_ms (sustained), shared_table.
  */
 import postgres from "postgres";
 import { retrieve } from "../shared/adapters/chat.ts";
@@ -22,7 +24,8 @@ import { userToken } from "../platform/jwt.ts";
 import { API_URL as API, benchArgs, DB_URL as DB, importAndWait, percentile } from "./_lib.ts";
 import { normText } from "../shared/processors/text.ts";
 
-benchArgs({}); // takes no options: refuses any rather than ignoring them
+// --shared-heavy N: the shared-table run's heavy history in chunks (0 skips it; see bench/search.ts).
+const { "shared-heavy": sharedHeavy } = benchArgs({ "shared-heavy": 78000 });
 const sql = postgres(DB, { max: 2, onnotice: () => {} });
 const db = createDb({ dbUrl: DB }, 4);
 const envFile = new URL("../.platform/functions.env", import.meta.url);
@@ -43,6 +46,7 @@ const QUESTIONS: Record<string, string> = {
   pet: "What is my pet called?",
 };
 
+let summary: Record<string, unknown> = {};
 const server = startProviderServer({ latencyMs: 400 });
 try {
   const { conversations, truth } = generateFidelityExport(5, "A");
@@ -97,13 +101,11 @@ try {
       percentile(times, 95).toFixed(0)
     } ms, p99 ${percentile(times, 99).toFixed(0)} ms total (400 ms model)`,
   );
-  console.log(
-    JSON.stringify({
-      recall_at_5: Math.round(recall * 1000) / 1000,
-      requests: times.length,
-      p95_overhead_ms: Math.round(percentile(times, 95) - 400),
-    }),
-  );
+  summary = {
+    recall_at_5: Math.round(recall * 1000) / 1000,
+    requests: times.length,
+    p95_overhead_ms: Math.round(percentile(times, 95) - 400),
+  };
 } finally {
   await Deno.remove(envFile).catch(() => {});
   await (await fetch(`${API}/_platform/reload-functions`, { method: "POST" })).body?.cancel();
@@ -111,3 +113,25 @@ try {
   await db.end();
   await sql.end();
 }
+
+// 3. Shared table: a heavy history beside ordinary ones (bench/search.ts, run as its own process
+//    after this one has restored the functions' settings): recall against exact search and p95
+//    retrieval per kind of user, before and after.
+if (sharedHeavy > 0) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./search.ts", import.meta.url).pathname,
+      "--heavy-chunks",
+      String(sharedHeavy),
+      "--queries",
+      "20",
+    ],
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("the shared-table run failed");
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  summary = { ...summary, shared_table: JSON.parse(lines[lines.length - 1]!) };
+}
+console.log(JSON.stringify(summary));
