@@ -7,6 +7,7 @@
  * escaped, so no text in them can close a fence or pose as rules. Deterministic for the same
  * input (time is passed in).
  */
+import type { LlmMessage, LlmRequest } from "./llm-request.ts";
 import { cleanSection } from "./render.ts";
 import type { Sections } from "./schemas.ts";
 
@@ -222,4 +223,23 @@ export function buildSystemPrompt(i: ChatPromptInput): string {
     }`);
   }
   return parts.join("\n\n");
+}
+
+/**
+ * The model request for one companion turn (query and chat): the system prompt from the
+ * SoulPrint, the earlier turns, and the person's message with MEMORY and retrieved chunks fenced
+ * as data in the same user turn. Up to 2,048 output tokens at temperature 0.7.
+ */
+export function companionRequest(
+  i: ChatPromptInput & { memoryMd: string | null; chunks: readonly RetrievedChunk[] },
+  history: readonly LlmMessage[],
+  message: string,
+): LlmRequest {
+  return {
+    system: buildSystemPrompt(i),
+    messages: [...history, { role: "user", content: buildUserTurn(i, message) }],
+    maxTokens: 2048,
+    temperature: 0.7,
+    purpose: "chat",
+  };
 }

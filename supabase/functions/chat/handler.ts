@@ -13,7 +13,7 @@ import {
 } from "../../../shared/adapters/chat.ts";
 import { ANY_ORIGIN, errorResponse, parseBody, readJson, withCors } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
-import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
+import { companionRequest } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 
 const ChatBody = z.object({
@@ -37,14 +37,8 @@ async function respond(req: Request, deps: CompanionDeps): Promise<Response> {
     if (!chat) throw new PipelineError("NOT_FOUND", "no such chat");
     await saveUserMessage(deps.db, user.id, chat.id, body.message);
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
-    const system = buildSystemPrompt({ ...ctx, now: (deps.now ?? (() => new Date()))(), messageCount: chat.total });
-    const request = {
-      system,
-      messages: [...chat.history, { role: "user" as const, content: buildUserTurn(ctx, body.message) }],
-      maxTokens: 2048,
-      temperature: 0.7,
-      purpose: "chat",
-    };
+    const now = (deps.now ?? (() => new Date()))();
+    const request = companionRequest({ ...ctx, now, messageCount: chat.total }, chat.history, body.message);
     const save = (text: string, complete: boolean) =>
       text ? saveAssistantMessage(deps.db, user.id, chat.id, text, complete) : Promise.resolve();
     if (!body.stream) {

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { type CompanionDeps, retrieve } from "../../../shared/adapters/chat.ts";
 import { ANY_ORIGIN, errorResponse, parseBody, readJson, withCors } from "../../../shared/adapters/http.ts";
 import { sseResponse, tokens } from "../../../shared/adapters/sse.ts";
-import { buildSystemPrompt, buildUserTurn } from "../../../shared/processors/chat-prompt.ts";
+import { companionRequest } from "../../../shared/processors/chat-prompt.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 
 export const QueryBody = z.object({
@@ -34,19 +34,12 @@ async function respond(req: Request, deps: CompanionDeps): Promise<Response> {
     const tr = performance.now();
     const ctx = await retrieve(deps.db, deps.embedder, user.id, body.message);
     const retrievalMs = Math.round(performance.now() - tr);
-    const system = buildSystemPrompt({
-      ...ctx,
-      now: (deps.now ?? (() => new Date()))(),
-      messageCount: body.history.length,
-      emotion: body.emotional_state,
-    });
-    const request = {
-      system,
-      messages: [...body.history.slice(-10), { role: "user" as const, content: buildUserTurn(ctx, body.message) }],
-      maxTokens: 2048,
-      temperature: 0.7,
-      purpose: "chat",
-    };
+    const now = (deps.now ?? (() => new Date()))();
+    const request = companionRequest(
+      { ...ctx, now, messageCount: body.history.length, emotion: body.emotional_state },
+      body.history.slice(-10),
+      body.message,
+    );
     if (!body.stream) {
       const r = await deps.llm.complete(request);
       return Response.json({
