@@ -24,7 +24,7 @@ export interface Statement {
 }
 
 /** Conversation blocks are headed `=== <title> | <YYYY-MM-DD or unknown> ===`. */
-export const BLOCK_HEADER = /^=== (.*) \| (\d{4}-\d{2}-\d{2}|unknown) ===$/;
+export const BLOCK_HEADER = /^=== (.*) \| (\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}Z)?|unknown) ===$/;
 
 /** The person's messages from rendered conversation data (sample.ts renderConversations). */
 export function userMessages(data: string): UserMessage[] {

@@ -77,8 +77,14 @@ export function isoDate(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? "unknown" : d.toISOString().slice(0, 10);
 }
 
+/** `YYYY-MM-DDTHH:MMZ` in UTC (the hour lets an analysis see when the person writes), or "unknown". */
+export function isoMinute(iso: string | null | undefined): string {
+  const day = isoDate(iso);
+  return day === "unknown" ? day : `${new Date(iso!).toISOString().slice(0, 16)}Z`;
+}
+
 /**
- * One block per conversation: `=== title | date ===`, then `User:` / `Assistant:` lines; each
+ * One block per conversation: `=== title | start time (UTC, to the minute) ===`, then `User:` / `Assistant:` lines; each
  * message cut at `perMessage` chars with a marker; stops before the block that would pass
  * `maxChars`.
  */
@@ -90,7 +96,7 @@ export function renderConversations(
   const blocks: string[] = [];
   let total = 0;
   for (const c of convs) {
-    const lines = [`=== ${c.title.replace(/\s+/g, " ").slice(0, 200)} | ${isoDate(c.created_at)} ===`];
+    const lines = [`=== ${c.title.replace(/\s+/g, " ").slice(0, 200)} | ${isoMinute(c.created_at)} ===`];
     for (const m of c.messages) {
       if (m.role !== "user" && m.role !== "assistant") continue;
       const text = m.content.length > perMessage ? `${m.content.slice(0, perMessage)} [truncated]` : m.content;

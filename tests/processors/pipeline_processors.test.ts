@@ -46,7 +46,7 @@ Deno.test("rendering conversations: header, roles, per-message cut, total cap", 
     },
     { title: "Other", created_at: null, messages: [{ role: "assistant", content: "hi" }] },
   ], 10_000);
-  assert.match(text, /^=== Trip \| 2024-03-05 ===\nUser: a{2000} \[truncated\]/);
+  assert.match(text, /^=== Trip \| 2024-03-05T10:00Z ===\nUser: a{2000} \[truncated\]/);
   assert.ok(!text.includes("tool"));
   assert.match(text, /=== Other \| unknown ===\nAssistant: hi$/);
   assert.equal(
