@@ -4,19 +4,18 @@
  *   deno task bench:search [-- --heavy-chunks 78000 --queries 40 --maintenance]
  * Chunks are made the way the pipeline makes them (generated ChatGPT conversations, the real
  * canonicaliser, chunker and offline embedder) and written straight to the table under a
- * stand-in import per user; the heavy user is kept between runs (rebuilt when its size changes).
- * For each kind of user and each query it compares, as that user (RLS, auth.uid()):
- *   - `before`: the retrieval statement as it was (HNSW over every user, then the user filter);
- *   - `after`:  public.hybrid_search_chunks / public.nearest_chunks (current generation; exact
- *               below the size threshold, iterative HNSW scan above);
- * against exact search over that user's chunks: recall@10 of the vector arm (a result counts when
- * it is as near as the 10th exact neighbour, since generated histories hold equidistant chunks), result counts, and
- * p50/p95 ms of a whole hybrid search (keywords + vector) measured at the database client.
- * With --maintenance it also deletes the heavy generation, vacuums, re-inserts it and reports the
- * HNSW index size at each step (bloat) and the insert cost per vector. Then the same questions go
- * through the query function (gateway, JWT, rate limit, retrieval, offline model) for each user:
- * p95 of the retrieval time the function reports and of the whole request.
- * Ends with one JSON line.
+ * stand-in import per user, whose vector index is then built as the vector_index stage builds it
+ * (large generations only); the heavy user is kept between runs (rebuilt when its size changes).
+ * For each kind of user and each query it compares, as that user (RLS, auth.uid()),
+ * public.nearest_chunks against exact search over that user's chunks: recall@10 (a result counts
+ * when it is as near as the 10th exact neighbour, since generated histories hold equidistant
+ * chunks), short results, and p50/p95 ms of a whole hybrid search (keywords + vector,
+ * public.hybrid_search_chunks) measured at the database client.
+ * With --maintenance it also deletes the heavy generation (its index table must go with it),
+ * writes it again and reports the insert cost per vector and the index build time and size.
+ * Then the same questions go through the query function (gateway, JWT, rate limit, retrieval,
+ * offline model) for each user: p95 of the retrieval time the function reports and of the whole
+ * request. Ends with one JSON line.
  */
 import postgres from "postgres";
 import { OfflineEmbedder } from "../shared/adapters/embedder.ts";
@@ -66,11 +65,16 @@ async function ensureUser(
   label: string,
   n: number,
   seed: number,
-): Promise<{ id: string; gen: string; insertMs: number }> {
+): Promise<{ id: string; gen: string; insertMs: number; build: Build }> {
   const [have] = await sql`select p.user_id, p.generation_id, j.chunk_count from public.user_profiles p
     join public.processing_jobs j on j.id = p.generation_id
     join auth.users u on u.id = p.user_id where u.email = ${`${label}@bench.test`}`;
-  if (have && have.chunk_count === n) return { id: have.user_id, gen: have.generation_id, insertMs: 0 };
+  if (have && have.chunk_count === n) {
+    const [built] = await sql`select vectors, build_ms from private.generation_vector_indexes
+                               where job_id = ${have.generation_id}`;
+    const build = built ? { built: true, ...built } as Build : await buildIndex(have.generation_id);
+    return { id: have.user_id, gen: have.generation_id, insertMs: 0, build };
+  }
   if (have) await sql`delete from auth.users where id = ${have.user_id}`;
   const id = crypto.randomUUID();
   await sql`insert into auth.users (id, email) values (${id}, ${`${label}@bench.test`})`;
@@ -79,8 +83,17 @@ async function ensureUser(
   const gen = job!.id as string;
   const insertMs = await insertChunks(id, gen, n, seed);
   await sql`update public.processing_jobs set chunk_count = ${n} where id = ${gen}`;
+  const build = await buildIndex(gen);
   await sql`insert into public.user_profiles (user_id, generation_id, import_status) values (${id}, ${gen}, 'complete')`;
-  return { id, gen, insertMs };
+  return { id, gen, insertMs, build };
+}
+
+type Build = { built: boolean; vectors: number; build_ms: number };
+
+/** The generation's own vector index, as the vector_index stage builds it (none for small ones). */
+async function buildIndex(gen: string): Promise<Build> {
+  const [r] = await sql`select private.build_generation_vector_index(${gen}) as b`;
+  return r!.b as Build;
 }
 
 /** Inserts `n` embedded chunks; returns the database time spent (ms). */
@@ -123,70 +136,44 @@ function asUser<T>(userId: string, fn: (tx: postgres.TransactionSql) => Promise<
   }) as Promise<T>;
 }
 
-/** The retrieval statement as it was before per-generation search (HNSW over every user, then the filter). */
-const beforeVector = (tx: postgres.TransactionSql, v: string) =>
-  tx`select c.id from public.conversation_chunks c
-      where c.user_id = (select auth.uid()) and c.embedding is not null
-      order by c.embedding operator(extensions.<=>) ${v}::extensions.vector limit 30`;
-const beforeHybrid = (tx: postgres.TransactionSql, kw: string, v: string) =>
-  tx`with kw as (
-      select c.id, row_number() over (order by ts_rank_cd(c.fts, q) desc, c.created_at desc) as rn
-        from public.conversation_chunks c, to_tsquery('simple', coalesce(nullif(${kw}, ''), 'a & !a')) q
-       where c.user_id = (select auth.uid()) and nullif(${kw}, '') is not null and c.fts @@ q order by rn limit 30
-    ), vec as (
-      select c.id, row_number() over (order by c.embedding operator(extensions.<=>) ${v}::extensions.vector) as rn
-        from public.conversation_chunks c where c.user_id = (select auth.uid()) and c.embedding is not null
-       order by c.embedding operator(extensions.<=>) ${v}::extensions.vector limit 30)
-    select coalesce(kw.id, vec.id) as id from kw full join vec on kw.id = vec.id limit 10`;
-
 async function measure(user: { id: string; gen: string }, queries: string[]) {
-  const out = {
-    before: { recall: 0, short: 0, ms: [] as number[] },
-    after: { recall: 0, short: 0, ms: [] as number[] },
-  };
+  let recall = 0, short = 0;
+  const ms: number[] = [];
   for (const q of queries) {
     const v = JSON.stringify((await embedder.embed([q])).vectors[0]);
-    const kw = keywordQuery(q);
     const exact = await sql`select id, (embedding operator(extensions.<=>) ${v}::extensions.vector) + 0 as d
       from public.conversation_chunks where job_id = ${user.gen} and embedding is not null order by 2 limit 10`;
     const kth = exact.length ? Number(exact[exact.length - 1]!.d) : 0;
-    for (const mode of ["before", "after"] as const) {
-      const got = await asUser(
-        user.id,
-        async (tx) =>
-          mode === "before"
-            ? (await beforeVector(tx, v)).slice(0, 10).map((r) => r.id as string)
-            : (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
-              r.id as string
-            ),
-      );
-      // A hit is a result as near as the 10th exact neighbour: generated histories repeat themselves, and
-      // among equally distant chunks any is right.
-      const dist = got.length
-        ? await sql`select (embedding operator(extensions.<=>) ${v}::extensions.vector) + 0 as d
-                      from public.conversation_chunks where id = any(${got}::uuid[])`
-        : [];
-      const hit = Math.min(exact.length, dist.filter((r) => Number(r.d) <= kth + 1e-9).length);
-      out[mode].recall += exact.length ? hit / exact.length : 1;
-      if (got.length < exact.length) out[mode].short++;
-      const t0 = performance.now();
-      await asUser(
-        user.id,
-        (tx) =>
-          mode === "before"
-            ? beforeHybrid(tx, kw, v)
-            : tx`select id from public.hybrid_search_chunks(${kw}, ${v}::extensions.vector, 10)`,
-      );
-      out[mode].ms.push(performance.now() - t0);
-    }
+    const got = await asUser(
+      user.id,
+      async (tx) =>
+        (await tx`select id from public.nearest_chunks(${v}::extensions.vector, 30)`).slice(0, 10).map((r) =>
+          r.id as string
+        ),
+    );
+    // A hit is a result as near as the 10th exact neighbour: generated histories repeat themselves, and
+    // among equally distant chunks any is right.
+    const dist = got.length
+      ? await sql`select (embedding operator(extensions.<=>) ${v}::extensions.vector) + 0 as d
+                    from public.conversation_chunks where id = any(${got}::uuid[])`
+      : [];
+    recall += exact.length
+      ? Math.min(exact.length, dist.filter((r) => Number(r.d) <= kth + 1e-9).length) / exact.length
+      : 1;
+    if (got.length < exact.length) short++;
+    const t0 = performance.now();
+    await asUser(
+      user.id,
+      (tx) => tx`select id from public.hybrid_search_chunks(${keywordQuery(q)}, ${v}::extensions.vector, 10)`,
+    );
+    ms.push(performance.now() - t0);
   }
-  const summary = (m: typeof out.before) => ({
-    recall_at_10: Math.round((m.recall / queries.length) * 1000) / 1000,
-    short_results: m.short,
-    p50_ms: Math.round(percentile(m.ms, 50) * 10) / 10,
-    p95_ms: Math.round(percentile(m.ms, 95) * 10) / 10,
-  });
-  return { before: summary(out.before), after: summary(out.after) };
+  return {
+    recall_at_10: Math.round((recall / queries.length) * 1000) / 1000,
+    short_results: short,
+    p50_ms: Math.round(percentile(ms, 50) * 10) / 10,
+    p95_ms: Math.round(percentile(ms, 95) * 10) / 10,
+  };
 }
 
 /** p50/p95 of the query function's own retrieval time and of the whole request, for one user. */
@@ -213,8 +200,13 @@ async function throughFunction(userId: string, queries: string[]) {
   };
 }
 
-const indexSize = async () =>
-  Number((await sql`select pg_relation_size('public.conversation_chunks_embedding_hnsw') as b`)[0]!.b);
+const indexTables = async (gen: string) =>
+  (await sql`select count(*)::int as n from private.generation_vector_indexes where job_id = ${gen}`)[0]!.n as number;
+const indexMb = async (gen: string) =>
+  Math.round(
+    Number((await sql`select coalesce(sum(bytes), 0) as b from ops.vector_indexes where job_id = ${gen}`)[0]!.b) /
+      1048576,
+  );
 
 try {
   const t0 = performance.now();
@@ -222,6 +214,7 @@ try {
   if (heavy.insertMs) {
     console.error(`heavy user: ${HEAVY} chunks inserted, ${(heavy.insertMs / HEAVY).toFixed(2)} ms per vector (db)`);
   }
+  console.error(`heavy user's vector index: ${JSON.stringify(heavy.build)}`);
   const small = [];
   for (const [i, n] of SMALL.entries()) small.push({ n, ...(await ensureUser(`small-${n}`, n, 100 + i)) });
   await sql`analyze public.conversation_chunks`;
@@ -257,23 +250,20 @@ try {
 
   let maintenance: Record<string, number> | undefined;
   if (args.maintenance) {
-    const before = await indexSize();
+    const before = await indexMb(heavy.gen);
     const t1 = performance.now();
     await sql`delete from public.conversation_chunks where job_id = ${heavy.gen}`;
     const deleteS = (performance.now() - t1) / 1000;
-    const t2 = performance.now();
-    await sql`vacuum public.conversation_chunks`;
-    const vacuumS = (performance.now() - t2) / 1000;
-    const afterVacuum = await indexSize();
+    const tablesAfterDelete = await indexTables(heavy.gen);
     const insertMs = await insertChunks(heavy.id, heavy.gen, HEAVY, 1);
-    const afterReinsert = await indexSize();
+    const build = await buildIndex(heavy.gen);
     maintenance = {
-      index_mb_before: Math.round(before / 1048576),
+      index_mb_before: before,
       delete_s: Math.round(deleteS * 10) / 10,
-      vacuum_s: Math.round(vacuumS * 10) / 10,
-      index_mb_after_vacuum: Math.round(afterVacuum / 1048576),
-      index_mb_after_reinsert: Math.round(afterReinsert / 1048576),
+      index_tables_after_delete: tablesAfterDelete,
       insert_ms_per_vector: Math.round((insertMs / HEAVY) * 100) / 100,
+      build_s: Math.round(build.build_ms / 100) / 10,
+      index_mb_after_rebuild: await indexMb(heavy.gen),
     };
     console.error("maintenance", JSON.stringify(maintenance));
   }
@@ -281,6 +271,7 @@ try {
     JSON.stringify({
       queries: queries.length,
       ...results,
+      heavy_index: heavy.build,
       query_function: viaFunction,
       ...(maintenance ? { maintenance } : {}),
     }),

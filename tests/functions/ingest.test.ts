@@ -31,6 +31,7 @@ const PAST_INGEST = [
   "quick_pass",
   "chunk",
   "embed",
+  "vector_index",
   "extract",
   "consolidate",
   "memory",

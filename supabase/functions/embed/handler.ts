@@ -1,6 +1,8 @@
 /**
  * embed: batches of 64 chunks (keyset ranges) -> vectors at the schema's dimension. Idempotent:
  * only chunks still without an embedding are sent; texts under 3 chars are marked unembeddable.
+ * vector_index (the next stage, one task): a large generation's own search index, built in the
+ * database from the vectors just written.
  */
 import { embeddingCost } from "../../../shared/adapters/llm/cost.ts";
 import {
@@ -10,15 +12,16 @@ import {
   storeEmbeddings,
 } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
+import { buildGenerationVectorIndex } from "../../../shared/adapters/vector-index.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 import { embeddingInput } from "../../../shared/processors/embedding-input.ts";
 
 export const embed: StageFactory = (rt) =>
   createStageHandler({
-    stages: ["embed"],
+    stages: ["embed", "vector_index"],
     async prepare(task, db) {
-      if (task.task_key === "embed:start") return null;
+      if (task.stage === "vector_index" || task.task_key === "embed:start") return null;
       const { after, upto } = task.payload as { after: string | null; upto: string | null };
       const rows = await chunksInRange(db, task.job_id, after, upto, true);
       const texts = rows.map((r) => embeddingInput(r.content));
@@ -26,6 +29,7 @@ export const embed: StageFactory = (rt) =>
       return { ids: rows.map((r) => r.id as string), e };
     },
     async process(task, tx, pre) {
+      if (task.stage === "vector_index") return { result: await buildGenerationVectorIndex(tx, task.job_id) };
       if (task.task_key === "embed:start") {
         const dim = await embeddingDimension(tx);
         if (dim !== rt.embedder.dimension) {

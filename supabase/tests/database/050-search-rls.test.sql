@@ -2,7 +2,7 @@
 -- it returns, whatever other users hold in the shared table (the shared HNSW index once returned
 -- other users' neighbours and the user filter then left a small user with a few results).
 begin;
-select plan(17);
+select plan(23);
 
 -- Vectors with topic structure, as embeddings have: 30 random topic centres, each chunk a centre
 -- plus noise; the query is near one centre.
@@ -74,21 +74,54 @@ select throws_ok($$ update public.user_profiles set ai_name = 'Hacked' $$, '4250
 select tests.authenticate_as(:'ben');
 select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ben'),
   'the heavy user below the exact-search threshold: exact ids');
+select is((select count(*)::int from public.generation_index_chunks((select v from q))), 0,
+  'a generation without its own vector index yields no index candidates');
+reset role;
+
+-- Above the threshold the vector_index stage builds the generation its own HNSW index.
 set local soulprint.exact_search_max_chunks = 1000;
-select is((select count(*)::int from public.nearest_chunks((select v from q), 30)), 30,
-  'the heavy user above the threshold (HNSW iterative scan): a full page of 30');
+select is((select (private.build_generation_vector_index(:'ben_gen') ->> 'vectors')::int), 3000,
+  'the heavy generation gets its own index of all 3000 vectors');
+select is((select (private.build_generation_vector_index(:'ann_gen') ->> 'built')::boolean), false,
+  'a small generation gets none');
+select relname as ben_rel from private.generation_vector_indexes where job_id = :'ben_gen' \gset
+select tests.authenticate_as(:'ben');
 select cmp_ok((select count(*)::int from unnest((select ids from exact where uid = :'ben')) e(id)
             where e.id in (select id from public.nearest_chunks((select v from q), 10))), '>=', 9,
-  'and recall@10 against exact search of at least 0.9');
+  'through its own index: recall@10 against exact search of at least 0.9');
 select is((select count(*)::int from public.nearest_chunks((select v from q), 100) n
             join public.conversation_chunks c on c.id = n.id where c.user_id <> :'ben'), 0,
   'and only his own chunks');
+select tests.authenticate_as(:'ann');
+select is((select count(*)::int from public.generation_index_chunks((select v from q))), 0,
+  'another user reaches nothing of his index');
+select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ann'),
+  'and still gets exactly her own exact-search ids');
+reset role;
+
+-- A walk that misses the nearest region: remove ben's 10 nearest from the graph's table (the probe
+-- keeps them, as it would keep some of a region the walk cannot reach).
+select format('delete from private.%I where id = any(%L)', :'ben_rel', (select ids from exact where uid = :'ben')) as del \gset
+:del;
+select format('insert into private.%I select id, embedding_half from public.conversation_chunks where id = any(%L)',
+              :'ben_rel' || '_probe', (select ids from exact where uid = :'ben')) as ins \gset
+:ins;
+select tests.authenticate_as(:'ben');
+select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ben'),
+  'a walk that missed the nearest chunks (the probe found them) is answered exactly');
+reset role;
+
+-- The index goes with its generation.
+delete from public.conversation_chunks where job_id = :'ben_gen';
+select is((select count(*)::int from private.generation_vector_indexes where job_id = :'ben_gen')
+          + (select count(*)::int from pg_catalog.pg_class where relname in (:'ben_rel', :'ben_rel' || '_probe')), 0,
+  'deleting a generation''s chunks drops its index tables in the same transaction');
 reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as(:'ann');
 set local soulprint.exact_search_max_chunks = 10;
 select is(array(select id from public.nearest_chunks((select v from q), 50)), (select ids50 from exact where uid = :'ann'),
-  'forced onto the index path, a walk that yields fewer rows than asked falls back to exact search: all 40, in exact order');
+  'exact search over the generation when it has no index: all 40, in exact order');
 reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as_anon();

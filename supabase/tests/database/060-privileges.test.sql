@@ -108,8 +108,9 @@ select set_eq($$ select tests.executable_routines('authenticated', '{public,priv
     'public.match_conversation_chunks(extensions.vector, integer, double precision)'::regprocedure::text,
     'public.hybrid_search_chunks(text, extensions.vector, integer, double precision, double precision, integer)'::regprocedure::text,
     'public.nearest_chunks(extensions.vector, integer)'::regprocedure::text,
-    'public.keyword_chunks(text, integer)'::regprocedure::text
-  ], 'authenticated can execute exactly cancel_job, retry_job and the four search functions');
+    'public.keyword_chunks(text, integer)'::regprocedure::text,
+    'public.generation_index_chunks(extensions.vector, integer, integer)'::regprocedure::text
+  ], 'authenticated can execute exactly cancel_job, retry_job and the five search functions');
 
 -- --- What RLS cannot guard: nobody but the owner and service_role, in any schema -------------
 select is(array(select x from tests.relation_privileges('authenticated', tests.all_schemas()) x

@@ -123,14 +123,16 @@ select is(array(
 -- 0029: cancel_job and retry_job run as definer because users may not update jobs; each checks
 -- the caller owns the job first (private.assert_job_caller, 020-jobs-rls / 030-tasks).
 -- keyword_chunks runs as definer because under RLS the full-text match (not leakproof) cannot use
--- its index; it derives everything from auth.uid() and returns only the caller's ids (050-search-rls).
+-- its index; generation_index_chunks because the per-generation vector indexes live in the private
+-- schema. Both derive everything from auth.uid() and return only the caller's ids (050-search-rls).
 select set_eq($$
   select p.oid::regprocedure::text from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
    where p.prosecdef and n.nspname = any (tests.user_schemas())
      and pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE') $$,
   array['public.cancel_job(uuid)'::regprocedure::text, 'public.retry_job(uuid)'::regprocedure::text,
-        'public.keyword_chunks(text, integer)'::regprocedure::text],
-  '0029 authenticated_security_definer_function_executable: only cancel_job, retry_job and keyword_chunks');
+        'public.keyword_chunks(text, integer)'::regprocedure::text,
+        'public.generation_index_chunks(extensions.vector, integer, integer)'::regprocedure::text],
+  '0029 authenticated_security_definer_function_executable: only cancel_job, retry_job and two search arms');
 
 -- 0003. pg_policies prints a wrapped call as "( SELECT auth.uid() AS uid)".
 select is(array(
