@@ -10,7 +10,9 @@ import { adminDb, createUser, first, startUserImport, waitFor } from "../_suppor
 
 /** A generated export of about `mb` MB, as written (oldest first) or reversed (newest first). */
 function exportOf(mb: number, order: "oldest-first" | "newest-first"): Uint8Array {
-  const parts = [...generateExport({ seed: 11, targetBytes: mb * 1048576 })].slice(1, -1).map((p) => p.replace(/^,/, ""));
+  const parts = [...generateExport({ seed: 11, targetBytes: mb * 1048576 })].slice(1, -1).map((p) =>
+    p.replace(/^,/, "")
+  );
   if (order === "newest-first") parts.reverse();
   return new TextEncoder().encode(`[${parts.join(",")}]`);
 }
@@ -21,22 +23,30 @@ const quickTasks = (sql: postgres.Sql, job: string) =>
 
 /** Polls the job and the profile until the profile is quick_ready; returns what was seen then. */
 async function untilQuickReady(sql: postgres.Sql, job: string, user: string) {
-  return await waitFor(async () => {
-    const [r] = await sql`select j.status, j.progress_percent, p.import_status
+  return await waitFor(
+    async () => {
+      const [r] = await sql`select j.status, j.progress_percent, p.import_status
                             from public.processing_jobs j join public.user_profiles p on p.user_id = j.user_id
                            where j.id = ${job} and p.user_id = ${user}`;
-    if (r?.status === "failed") throw new Error(`job failed: ${JSON.stringify(r)}`);
-    return r?.import_status === "quick_ready" ? r : null;
-  }, 120_000, 50);
+      if (r?.status === "failed") throw new Error(`job failed: ${JSON.stringify(r)}`);
+      return r?.import_status === "quick_ready" ? r : null;
+    },
+    120_000,
+    50,
+  );
 }
 
 /** Waits until the job has left ingest and the quick pass has no open task. */
 const untilPastQuickPass = (sql: postgres.Sql, job: string) =>
-  waitFor(async () => {
-    const [r] = await sql`select status from public.processing_jobs where id = ${job}
+  waitFor(
+    async () => {
+      const [r] = await sql`select status from public.processing_jobs where id = ${job}
                             and status not in ('ingest', 'quick_pass')`;
-    return r ?? null;
-  }, 180_000, 100);
+      return r ?? null;
+    },
+    180_000,
+    100,
+  );
 
 /** The job's stage runs by stage (start and end times); fails when `stages` are not all there. */
 async function stageRuns(sql: postgres.Sql, job: string, stages: string[]) {
@@ -58,7 +68,10 @@ Deno.test("quick window: an oldest-first multi-slice export is quick_ready while
 
     await untilPastQuickPass(sql, job);
     const tasks = await quickTasks(sql, job);
-    assert.deepEqual(tasks.map((t) => `${t.task_key} ${t.state}`), ["quick_pass:start done", "quick_pass:refresh done"]);
+    assert.deepEqual(tasks.map((t) => `${t.task_key} ${t.state}`), [
+      "quick_pass:start done",
+      "quick_pass:refresh done",
+    ]);
     assert.equal(tasks[0]!.result.window.order, "oldest-first");
     assert.ok(tasks[0]!.result.window.conversations > 0);
     const run = await stageRuns(sql, job, ["ingest", "quick_pass", "chunk"]);
@@ -91,8 +104,10 @@ Deno.test("quick window: a newest-first export keeps its window pass and goes fr
     assert.deepEqual(path.slice(0, 2), ["ingest", "chunk"], "the job never waited at quick_pass");
     const run = await stageRuns(sql, job, ["ingest", "quick_pass"]);
     assert.ok(run("quick_pass").completed_at < run("ingest").completed_at, "the quick pass's run is its real span");
-    const profile = first(await sql`select generation_id, import_status, full_pass_status from public.user_profiles
-                                     where user_id = ${user.id}`);
+    const profile = first(
+      await sql`select generation_id, import_status, full_pass_status from public.user_profiles
+                                     where user_id = ${user.id}`,
+    );
     assert.deepEqual(
       [profile.generation_id, profile.import_status, profile.full_pass_status],
       [job, "quick_ready", "processing"],
