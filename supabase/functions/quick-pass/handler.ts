@@ -2,6 +2,10 @@
  * quick-pass: five sections from a scored, budgeted sample in one structured call, staged for
  * finalize. On a first import the profile takes them at once and becomes quick_ready, so the
  * person can chat while the full pass continues; a re-import leaves the current SoulPrint alone.
+ *
+ * On a large export it starts while ingest is still running, once ingest has read the first window
+ * (private.early_stages), and samples that window. When the window does not look newest-first it
+ * adds a refresh task, which runs at the stage's turn (after ingest) over every conversation.
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
@@ -12,6 +16,7 @@ import {
   stageSections,
   writeProfile,
 } from "../../../shared/adapters/pipeline-store.ts";
+import { type QuickWindow, quickWindow } from "../../../shared/adapters/quick-window.ts";
 import { sectionsFromSample } from "../../../shared/adapters/sections.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
@@ -25,16 +30,27 @@ export const quickPass: StageFactory = (rt) =>
     claimBatch: 1,
     async prepare(task, db) {
       const job = await jobInfo(db, task.job_id);
-      const { result: r, sampled, chars } = await sectionsFromSample(rt.llm, db, job.id, QUICK_PASS_BUDGET);
-      return { job, r, sampled, chars };
+      const window = await quickWindow(db, job.id); // null unless ingest is still running
+      const { result: r, sampled, chars } = await sectionsFromSample(
+        rt.llm,
+        db,
+        job.id,
+        QUICK_PASS_BUDGET,
+        null,
+        window?.stats,
+      );
+      return { job, r, sampled, chars, window };
     },
-    async process(_task, tx, pre) {
-      const { job, r, sampled, chars } = pre as {
+    async process(task, tx, pre) {
+      const { job, r, sampled, chars, window } = pre as {
         job: JobInfo;
         r: LlmResult<Sections>;
         sampled: number;
         chars: number;
+        window: QuickWindow | null;
       };
+      // The refresh of an oldest-first window: the full pass was already started by the first.
+      const refresh = task.task_key !== "quick_pass:start";
       const sections = r.value!;
       const generated_by = `${r.provider}/${r.model}`;
       await stageSections(tx, job.id, {
@@ -57,13 +73,20 @@ export const quickPass: StageFactory = (rt) =>
         import_error: null,
         progress_percent: 100,
         import_stage: "Complete",
-        full_pass_status: "processing",
-        full_pass_started_at: new Date(),
-        full_pass_error: null,
+        ...(refresh ? {} : { full_pass_status: "processing", full_pass_started_at: new Date(), full_pass_error: null }),
       });
       return {
+        newTasks: window && window.order !== "newest-first"
+          ? [{ task_key: "quick_pass:refresh", payload: { window_order: window.order } }]
+          : [],
         counters: { cost: llmCost([r]) },
-        result: { sampled, chars, ai_name: sections.identity.ai_name, first_generation: first },
+        result: {
+          sampled,
+          chars,
+          ai_name: sections.identity.ai_name,
+          first_generation: first,
+          window: window ? { conversations: window.stats.length, order: window.order } : null,
+        },
       };
     },
   });
