@@ -68,7 +68,7 @@ export function postgresArtifacts(conn: Conn): ArtifactStore {
   return artifactStore(
     async (jobId, name, content) => {
       await conn`insert into private.job_artifacts (job_id, name, content)
-                 values (${jobId}, ${name}, ${JSON.stringify(content)}::jsonb)
+                 values (${jobId}, ${name}, ${JSON.stringify(content)}::text::jsonb)
                  on conflict (job_id, name) do update set content = excluded.content, updated_at = now()`;
     },
     async (jobId, name) => {

@@ -50,7 +50,7 @@ export function postgresNotifications(conn: Conn): NotificationStore {
         return "skipped";
       }
       await conn`insert into private.webhook_deliveries (job_id, payload)
-                 values (${job.id}, ${JSON.stringify(completionPayload(job, totals))}::jsonb)
+                 values (${job.id}, ${JSON.stringify(completionPayload(job, totals))}::text::jsonb)
                  on conflict (job_id) do nothing`;
       return "queued";
     },
