@@ -56,6 +56,8 @@ interface FactRow {
 
 /** What a JSON column gives back: Dates become ISO strings, undefined fields vanish. */
 const asJson = <T>(v: T): unknown => JSON.parse(JSON.stringify(v));
+/** Runs `f` as an async store call does: a throw becomes a rejected promise. */
+const later = <T>(f: () => T): Promise<T> => Promise.resolve().then(f);
 /** Length in characters (code points), as Postgres counts. */
 const chars = (s: string) => [...s].length;
 const emptyTotals = (): JobTotals => ({
@@ -98,6 +100,8 @@ export class MemoryStore {
   /** Stores conversations as ingest does (one row per job and conversation id, the last one winning). */
   addConversations(job: Pick<JobInfo, "id" | "user_id">, convs: CanonicalConversation[]): void {
     for (const c of convs) {
+      // As the table's check: ingest never stores a conversation without messages.
+      if (c.messages.length === 0) throw new Error(`conversation ${c.id} has no messages`);
       this.conversations = this.conversations.filter((r) => !(r.job_id === job.id && r.conversation_id === c.id));
       this.conversations.push({
         user_id: job.user_id,
@@ -165,11 +169,12 @@ export class MemoryStore {
 
   readonly store: PipelineStore = {
     jobs: {
-      info: (jobId) => {
-        const { totals: _, ...info } = this.job(jobId);
-        return Promise.resolve(info);
-      },
-      totals: (jobId) => Promise.resolve(structuredClone(this.job(jobId).totals)),
+      info: (jobId) =>
+        later(() => {
+          const { totals: _, ...info } = this.job(jobId);
+          return info;
+        }),
+      totals: (jobId) => later(() => structuredClone(this.job(jobId).totals)),
     },
     conversations: {
       stats: (jobId) =>
@@ -304,14 +309,14 @@ export class MemoryStore {
         return Promise.resolve(out);
       },
       embeddingDimension: () => Promise.resolve(this.dimension),
-      storeEmbeddings: (model, rows) => {
-        const found = rows.map((x) => this.chunks.find((r) => r.id === x.id));
-        const n = found.filter(Boolean).length;
-        // Nothing is kept when a chunk is missing, as the failed transaction keeps nothing.
-        if (n !== rows.length) throw new PipelineError("INTERNAL", `stored ${n} of ${rows.length} embeddings`);
-        found.forEach((r, i) => Object.assign(r!, { embedding: [...rows[i]!.vector], embedding_model: model }));
-        return Promise.resolve();
-      },
+      storeEmbeddings: (model, rows) =>
+        later(() => {
+          const found = rows.map((x) => this.chunks.find((r) => r.id === x.id));
+          const n = found.filter(Boolean).length;
+          // Nothing is kept when a chunk is missing, as the failed transaction keeps nothing.
+          if (n !== rows.length) throw new PipelineError("INTERNAL", `stored ${n} of ${rows.length} embeddings`);
+          found.forEach((r, i) => Object.assign(r!, { embedding: [...rows[i]!.vector], embedding_model: model }));
+        }),
     },
     facts: {
       replace: (job, source, perChunk) => {
@@ -330,14 +335,16 @@ export class MemoryStore {
         return Promise.resolve(rows.length);
       },
       forJob: (jobId) =>
-        Promise.resolve(groupFacts(
-          this.facts.filter((f) => f.job_id === jobId).map((f) => ({
-            chunk_id: f.chunk_id,
-            date: f.date === null ? null : new Date(f.date).toISOString(),
-            category: f.category,
-            fact: f.fact,
-          })),
-        )),
+        later(() =>
+          groupFacts(
+            this.facts.filter((f) => f.job_id === jobId).map((f) => ({
+              chunk_id: f.chunk_id,
+              date: f.date === null ? null : new Date(f.date).toISOString(),
+              category: f.category,
+              fact: f.fact,
+            })),
+          )
+        ),
     },
     artifacts: artifactStore(
       (jobId, name, content) => {
