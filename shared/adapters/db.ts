@@ -9,6 +9,9 @@ import type { PlatformConfig } from "./config.ts";
 
 export type Db = postgres.Sql;
 
+/** A connection pool or a transaction: reads work on either; the stages write in their task's transaction. */
+export type Conn = Db | postgres.TransactionSql;
+
 /** One small pool per function worker; `max` stays low because workers are many. */
 export function createDb(config: Pick<PlatformConfig, "dbUrl">, max = 3): Db {
   return postgres(config.dbUrl, {

@@ -3,7 +3,7 @@
  * (upserted on (user_id, conversation_id)) and skipped-conversation warnings.
  */
 import type { CanonicalConversation, IngestWarning } from "../processors/ingest/types.ts";
-import type { JobInfo } from "./pipeline-store.ts";
+import type { JobInfo } from "./store/jobs.ts";
 import type { Tx } from "./tasks.ts";
 
 type ImportJob = Pick<JobInfo, "id" | "user_id">;

@@ -1,23 +1,22 @@
 /** Sections from a scored, budgeted sample of a job's conversations (quick pass and regenerate). */
-import type { Db } from "./db.ts";
 import { completeJson } from "./llm/structured.ts";
 import type { LlmProvider, LlmResult } from "./llm/types.ts";
-import { conversationStats, loadConversations } from "./pipeline-store.ts";
+import type { ConversationStore } from "./store/conversations.ts";
 import { sectionsPrompt } from "../processors/prompts.ts";
 import { type ConversationStats, renderConversations, type SampleBudget, selectSample } from "../processors/sample.ts";
 import { type Sections, SectionsSchema } from "../processors/schemas.ts";
 
 export async function sectionsFromSample(
   llm: LlmProvider,
-  db: Db,
+  conversations: ConversationStore,
   jobId: string,
   budget: SampleBudget,
   memoryMd?: string | null,
   /** The conversations to sample from (the quick pass's first window); default: all of the job's. */
   pool?: ConversationStats[],
 ): Promise<{ result: LlmResult<Sections>; sampled: number; chars: number }> {
-  const chosen = selectSample(pool ?? await conversationStats(db, jobId), budget);
-  const convs = await loadConversations(db, jobId, chosen.map((c) => c.conversation_id));
+  const chosen = selectSample(pool ?? await conversations.stats(jobId), budget);
+  const convs = await conversations.load(jobId, chosen.map((c) => c.conversation_id));
   // Room for the system prompt, MEMORY and the answer within the cap.
   const data = renderConversations(convs, (budget.capTokens - 10_000) * 4 - (memoryMd?.length ?? 0));
   const result = await completeJson(llm, {

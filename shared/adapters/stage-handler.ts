@@ -26,17 +26,27 @@ export interface StageDeps {
   now?: () => number;
 }
 
-/** Runs one task's work; writes go through `tx`, which also commits the completion. */
-export type ProcessTask = (task: ClaimedTask, tx: Tx, prepared?: unknown) => Promise<TaskCompletion>;
+/**
+ * A task's work in two steps: `prepare` does the slow work (model calls) with `R` before the
+ * transaction opens, so no transaction waits on it; `process` writes its result with `W`, the
+ * task's transaction, which also commits the completion.
+ */
+export interface TwoPhaseWork<P, R, W> {
+  prepare(task: ClaimedTask, read: R): Promise<P>;
+  process(task: ClaimedTask, write: W, prepared: P): Promise<TaskCompletion>;
+}
 
-/** Slow work (model calls) done before the transaction opens, so no transaction waits on it. */
-export type PrepareTask = (task: ClaimedTask, db: Db) => Promise<unknown>;
+/** A task's work done wholly inside its transaction. */
+export interface OnePhaseWork<W> {
+  prepare?: undefined;
+  process(task: ClaimedTask, write: W): Promise<TaskCompletion>;
+}
 
-export interface StageDefinition {
+export type StageWork<P, R, W> = TwoPhaseWork<P, R, W> | OnePhaseWork<W>;
+
+export interface StageOptions {
   /** Stages this function serves. */
   stages: readonly string[];
-  prepare?: PrepareTask;
-  process: ProcessTask;
   /** Claim no task that would run past this much wall time (well under the platform's 150 s). @default 60000 */
   budgetMs?: number;
   /** Claim no task that would run past this much CPU time (under the platform's 2 s). @default 1500 */
@@ -45,6 +55,24 @@ export interface StageDefinition {
   claimBatch?: number;
   /** Most tasks per invocation (continuations then start in a fresh invocation). @default unlimited */
   maxTasks?: number;
+}
+
+/** A stage on the database directly: prepare gets the pool, process the task's transaction. */
+export type StageDefinition<P = void> = StageOptions & StageWork<P, Db, Tx>;
+
+/** The work as one call before the transaction returning one inside it (whichever shape it has). */
+export function inTwoSteps<P, R, W>(
+  work: StageWork<P, R, W>,
+): (task: ClaimedTask, read: R) => Promise<(write: W) => Promise<TaskCompletion>> {
+  if (work.prepare === undefined) {
+    const one = work;
+    return (task) => Promise.resolve((write) => one.process(task, write));
+  }
+  const two = work;
+  return async (task, read) => {
+    const prepared = await two.prepare(task, read);
+    return (write) => two.process(task, write, prepared);
+  };
 }
 
 const Kick = z.object({
@@ -103,7 +131,8 @@ globalThis.addEventListener?.("beforeunload", () => {
   }
 });
 
-export function createStageHandler(def: StageDefinition) {
+export function createStageHandler<P>(def: StageDefinition<P>) {
+  const work = inTwoSteps(def);
   const budgetMs = def.budgetMs ?? 60_000;
   const cpuBudgetMs = def.cpuBudgetMs ?? 1500;
   const claimBatch = def.claimBatch ?? 4;
@@ -148,9 +177,9 @@ export function createStageHandler(def: StageDefinition) {
           log("task.claimed", base);
           inflight.set(task.id, { task, tasks: deps.tasks });
           try {
-            const prepared = def.prepare ? await def.prepare(task, deps.db) : undefined;
+            const write = await work(task, deps.db);
             const out = await deps.db.begin(async (tx) => {
-              const c = await def.process(task, tx, prepared);
+              const c = await write(tx);
               return await deps.tasks.complete(tx, task, c);
             });
             completed.push(task.id);

@@ -10,6 +10,7 @@ import type { LlmProvider } from "./llm/types.ts";
 import { createEmbedder, createLlm } from "./providers.ts";
 import type { StageDeps } from "./stage-handler.ts";
 import { type ObjectStore, SupabaseObjectStore } from "./storage.ts";
+import { type OpenStore, postgresStore } from "./store/mod.ts";
 import { PostgresTaskStore } from "./tasks.ts";
 
 export interface Runtime {
@@ -17,6 +18,8 @@ export interface Runtime {
   llm: LlmProvider;
   embedder: Embedder;
   store: ObjectStore;
+  /** The pipeline store, bound to a connection or a task's transaction. */
+  openStore: OpenStore;
   webhook: { url: string | null; secret: string | null };
 }
 
@@ -30,6 +33,7 @@ export function serveStage(factory: StageFactory): void {
     llm: withCapture(createLlm(providers, db), providers.captureFile),
     embedder: createEmbedder(providers, db),
     store: new SupabaseObjectStore(config.supabaseUrl, config.serviceKeys[0]!),
+    openStore: postgresStore,
     webhook: { url: config.webhookUrl, secret: config.webhookSecret },
   };
   const handle = factory(rt);

@@ -6,10 +6,9 @@
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import { completeJson } from "../../../shared/adapters/llm/structured.ts";
-import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import { jobFacts, putArtifact } from "../../../shared/adapters/pipeline-store.ts";
-import { createStageHandler, extendLease } from "../../../shared/adapters/stage-handler.ts";
+import type { LlmProvider, LlmResult } from "../../../shared/adapters/llm/types.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
+import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../shared/adapters/store-stage.ts";
 import { dedupe } from "../../../shared/processors/consolidate.ts";
 import { countFacts, reduceFacts, type ReduceOutcome } from "../../../shared/processors/consolidate-reduce.ts";
 import { reducePrompt } from "../../../shared/processors/prompts.ts";
@@ -23,28 +22,28 @@ const REDUCE_CALL_MS = 60_000;
 
 type Prepared = ReduceOutcome & { results: LlmResult[] };
 
-export const consolidate: StageFactory = (rt) =>
-  createStageHandler({
-    stages: ["consolidate"],
-    claimBatch: 1,
-    async prepare(task, db): Promise<Prepared> {
-      const results: LlmResult[] = [];
-      const reduceBatch = async (batch: FactSet) => {
-        await extendLease(db, task); // each reduce call may take up to a minute
-        const req = { ...reducePrompt(JSON.stringify(batch)), deadline: Date.now() + REDUCE_CALL_MS };
-        const r = await completeJson(rt.llm, req, FactsSchema);
-        results.push(r);
-        return r.value!;
-      };
-      const { facts } = dedupe(await jobFacts(db, task.job_id));
-      return { ...await reduceFacts(facts, reduceBatch, { budgetTokens: FACT_BUDGET_TOKENS }), results };
-    },
-    async process(task, tx, pre) {
-      const { facts, results, depth, batches, degraded, fallback } = pre as Prepared;
-      await putArtifact(tx, task.job_id, "consolidated_facts", facts);
-      return {
-        counters: { cost: llmCost(results) },
-        result: { facts: countFacts(facts), depth, batches, failures: degraded.length, degraded, fallback },
-      };
-    },
-  });
+export const consolidateStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
+  stages: ["consolidate"],
+  claimBatch: 1,
+  async prepare(task, { store, keepLease }) {
+    const results: LlmResult[] = [];
+    const reduceBatch = async (batch: FactSet) => {
+      await keepLease(); // each reduce call may take up to a minute
+      const req = { ...reducePrompt(JSON.stringify(batch)), deadline: Date.now() + REDUCE_CALL_MS };
+      const r = await completeJson(llm, req, FactsSchema);
+      results.push(r);
+      return r.value!;
+    };
+    const { facts } = dedupe(await store.facts.forJob(task.job_id));
+    return { ...await reduceFacts(facts, reduceBatch, { budgetTokens: FACT_BUDGET_TOKENS }), results };
+  },
+  async process(task, store, { facts, results, depth, batches, degraded, fallback }) {
+    await store.artifacts.stageFacts(task.job_id, facts);
+    return {
+      counters: { cost: llmCost(results) },
+      result: { facts: countFacts(facts), depth, batches, failures: degraded.length, degraded, fallback },
+    };
+  },
+});
+
+export const consolidate: StageFactory = (rt) => createStoreStageHandler(consolidateStage(rt.llm), rt.openStore);

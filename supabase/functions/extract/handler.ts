@@ -17,18 +17,10 @@
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import { completeJson } from "../../../shared/adapters/llm/structured.ts";
-import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import {
-  extractionConversations,
-  firstChunks,
-  jobInfo,
-  keysetRanges,
-  repeatedUserMessages,
-  replaceFacts,
-} from "../../../shared/adapters/pipeline-store.ts";
-import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
+import type { LlmProvider, LlmResult } from "../../../shared/adapters/llm/types.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
-import { normalizeError } from "../../../shared/processors/errors.ts";
+import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../shared/adapters/store-stage.ts";
+import { normalizeError, PipelineError } from "../../../shared/processors/errors.ts";
 import {
   attributeFacts,
   buildExtractionBatches,
@@ -37,21 +29,29 @@ import {
 } from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
+import { z } from "zod";
 
 /** Conversations per task (the continuation tasks of a range reload what is left of it). */
 const CONVERSATIONS_PER_TASK = 50;
 /** Characters of conversation data per request (≈ 8,000 tokens). */
 const MAX_REQUEST_CHARS = 32_000;
 
-interface Payload {
-  after: string | null;
-  upto: string | null;
+const Payload = z.object({
+  after: z.string().nullable(),
+  upto: z.string().nullable(),
   /** Message indexes (by conversation id) that repeat an earlier user message of the job. */
-  skip: Record<string, number[]>;
+  skip: z.record(z.string(), z.array(z.number().int())),
   /** Where this task's request starts (continuations). */
-  from?: Cursor;
+  from: z.object({ conversation: z.string(), message: z.number().int(), offset: z.number().int() }).optional(),
   /** Continuation number within the range. */
-  part?: number;
+  part: z.number().int().optional(),
+});
+
+/** The batch task's payload, as the start task (or the previous part) wrote it. */
+function payload(raw: Record<string, unknown>): z.infer<typeof Payload> {
+  const p = Payload.safeParse(raw);
+  if (!p.success) throw new PipelineError("INTERNAL", `extract task payload is malformed: ${p.error.message}`);
+  return p.data;
 }
 
 interface Prepared {
@@ -64,72 +64,73 @@ interface Prepared {
   next: Cursor | null;
 }
 
-export const extract: StageFactory = (rt) =>
-  createStageHandler({
-    stages: ["extract"],
-    claimBatch: 1,
-    async prepare(task, db): Promise<Prepared | null> {
-      if (task.task_key === "extract:start") return null;
-      const p = task.payload as unknown as Payload;
-      const convs = await extractionConversations(db, task.job_id, { ...p, from: p.from?.conversation ?? null });
-      const [batch] = buildExtractionBatches(convs, {
-        maxChars: MAX_REQUEST_CHARS,
-        skip: p.skip,
-        start: p.from ?? null,
-        maxBatches: 1,
-      });
-      const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
-      if (!batch) return { ...none, input: null, next: null };
-      if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask
-      const req = {
-        ...factsPrompt(batch.text),
-        deadline: Date.now() + 90_000,
-        tag: { stage: "extract", jobId: task.job_id },
-      };
-      const requestChars = req.system.length + req.messages.reduce((n, m) => n + m.content.length, 0);
-      const dates = Object.fromEntries(convs.map((c) => [c.id, c.date]));
-      try {
-        const res = await completeJson(rt.llm, req, FactsSchema);
-        const facts = [...attributeFacts(res.value!, batch.userText)];
-        return { facts, dates, results: [res], failed: false, input: batch.stats, requestChars, next: batch.next };
-      } catch (err) {
-        if (normalizeError(err).code !== "LLM_OUTPUT_INVALID") throw err;
-        return { ...none, failed: true, input: batch.stats, requestChars, next: batch.next };
-      }
-    },
-    async process(task, tx, pre) {
-      if (task.task_key === "extract:start") {
-        const ranges = await keysetRanges(tx, "conversations", task.job_id, CONVERSATIONS_PER_TASK);
-        const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
-        const repeated = await repeatedUserMessages(tx, task.job_id, bounds);
-        return {
-          newTasks: ranges.map((r, i) => ({
-            task_key: `extract:batch:${i}`,
-            payload: { ...r, skip: repeated.get(i) ?? {} },
-          })),
-        };
-      }
-      const p = task.payload as unknown as Payload;
-      const { facts, dates, results, failed, input, requestChars, next } = pre as Prepared;
-      const chunkOf = await firstChunks(tx, task.job_id, facts.map(([id]) => id));
-      const out = facts.flatMap(([id, f]) =>
-        chunkOf.has(id) ? [{ chunk_id: chunkOf.get(id)!, conversation_id: id, date: dates[id] ?? null, facts: f }] : []
-      );
-      const n = await replaceFacts(tx, await jobInfo(tx, task.job_id), task.task_key, out);
-      // Continuations: the next request of this range, keyed by the range's task and a part number.
-      const base = task.task_key.replace(/:part:\d+$/, "");
-      const part = (p.part ?? 0) + 1;
+export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | null> => ({
+  stages: ["extract"],
+  claimBatch: 1,
+  async prepare(task, { store }) {
+    if (task.task_key === "extract:start") return null;
+    const p = payload(task.payload);
+    const convs = await store.conversations.forExtraction(task.job_id, { ...p, from: p.from?.conversation ?? null });
+    const [batch] = buildExtractionBatches(convs, {
+      maxChars: MAX_REQUEST_CHARS,
+      skip: p.skip,
+      start: p.from ?? null,
+      maxBatches: 1,
+    });
+    const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
+    if (!batch) return { ...none, input: null, next: null };
+    if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask
+    const req = {
+      ...factsPrompt(batch.text),
+      deadline: Date.now() + 90_000,
+      tag: { stage: "extract", jobId: task.job_id },
+    };
+    const requestChars = req.system.length + req.messages.reduce((n, m) => n + m.content.length, 0);
+    const dates = Object.fromEntries(convs.map((c) => [c.id, c.date]));
+    try {
+      const res = await completeJson(llm, req, FactsSchema);
+      const facts = [...attributeFacts(res.value!, batch.userText)];
+      return { facts, dates, results: [res], failed: false, input: batch.stats, requestChars, next: batch.next };
+    } catch (err) {
+      if (normalizeError(err).code !== "LLM_OUTPUT_INVALID") throw err;
+      return { ...none, failed: true, input: batch.stats, requestChars, next: batch.next };
+    }
+  },
+  async process(task, store, pre) {
+    if (pre === null) {
+      const ranges = await store.conversations.ranges(task.job_id, CONVERSATIONS_PER_TASK);
+      const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
+      const repeated = await store.conversations.repeatedUserMessages(task.job_id, bounds);
       return {
-        newTasks: next ? [{ task_key: `${base}:part:${part}`, payload: { ...p, from: next, part } }] : [],
-        counters: { fact_count: n, cost: llmCost(results) },
-        result: {
-          requests: requestChars ? 1 : 0,
-          failed,
-          facts: n,
-          unattributed_conversations: facts.length - out.length,
-          request_chars: requestChars,
-          ...(input ? { input } : {}),
-        },
+        newTasks: ranges.map((r, i) => ({
+          task_key: `extract:batch:${i}`,
+          payload: { ...r, skip: repeated.get(i) ?? {} },
+        })),
       };
-    },
-  });
+    }
+    const p = payload(task.payload);
+    const { facts, dates, results, failed, input, requestChars, next } = pre;
+    const chunkOf = await store.chunks.firstChunks(task.job_id, facts.map(([id]) => id));
+    const out = facts.flatMap(([id, f]) =>
+      chunkOf.has(id) ? [{ chunk_id: chunkOf.get(id)!, conversation_id: id, date: dates[id] ?? null, facts: f }] : []
+    );
+    const n = await store.facts.replace(await store.jobs.info(task.job_id), task.task_key, out);
+    // Continuations: the next request of this range, keyed by the range's task and a part number.
+    const base = task.task_key.replace(/:part:\d+$/, "");
+    const part = (p.part ?? 0) + 1;
+    return {
+      newTasks: next ? [{ task_key: `${base}:part:${part}`, payload: { ...p, from: next, part } }] : [],
+      counters: { fact_count: n, cost: llmCost(results) },
+      result: {
+        requests: requestChars ? 1 : 0,
+        failed,
+        facts: n,
+        unattributed_conversations: facts.length - out.length,
+        request_chars: requestChars,
+        ...(input ? { input } : {}),
+      },
+    };
+  },
+});
+
+export const extract: StageFactory = (rt) => createStoreStageHandler(extractStage(rt.llm), rt.openStore);

@@ -4,7 +4,7 @@
  * transaction that completes this one, so a crash resumes from the last committed cursor.
  */
 import { recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
-import { jobInfo } from "../../../shared/adapters/pipeline-store.ts";
+import { postgresJobs } from "../../../shared/adapters/store/jobs.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { ObjectStore } from "../../../shared/adapters/storage.ts";
 import { importObject } from "../../../shared/processors/import-path.ts";
@@ -23,7 +23,7 @@ export function ingestHandler(store: ObjectStore) {
     claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async process(task, tx) {
-      const job = await jobInfo(tx, task.job_id);
+      const job = await postgresJobs(tx).info(task.job_id);
       // Checked again here: ingest reads with the service key, so only the owner's folder may be read.
       const reader = await store.open(importObject(job.storage_path, job.user_id));
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;

@@ -9,10 +9,9 @@
  */
 import { PipelineError } from "../../../shared/processors/errors.ts";
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
-import type { LlmResult } from "../../../shared/adapters/llm/types.ts";
-import { getArtifact, stageMemory } from "../../../shared/adapters/pipeline-store.ts";
-import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
+import type { LlmProvider, LlmResult } from "../../../shared/adapters/llm/types.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
+import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../shared/adapters/store-stage.ts";
 import { memoryPrompt } from "../../../shared/processors/prompts.ts";
 import { memoryProblems } from "../../../shared/processors/render.ts";
 import { stripFences } from "../../../shared/processors/json-extract.ts";
@@ -20,39 +19,45 @@ import { stripFences } from "../../../shared/processors/json-extract.ts";
 /** Attempts (task runs, counted by the orchestrator) before MEMORY is recorded as degraded. */
 export const MEMORY_ATTEMPTS = 3;
 
-export const memory: StageFactory = (rt) =>
-  createStageHandler({
-    stages: ["memory"],
-    claimBatch: 1,
-    async prepare(task, db) {
-      const facts = await getArtifact(db, task.job_id, "consolidated_facts") ?? {};
-      const result = await rt.llm.complete({
-        ...memoryPrompt(JSON.stringify(facts, null, 2)),
-        deadline: Date.now() + 60_000,
-      });
-      const md = stripFences(result.text);
-      const problems = memoryProblems(md);
-      const last = task.attempts >= Math.min(MEMORY_ATTEMPTS, task.max_attempts);
-      if (problems.length > 0 && !last) {
-        throw new PipelineError(
-          "LLM_OUTPUT_INVALID",
-          `MEMORY attempt ${task.attempts} of ${MEMORY_ATTEMPTS} was invalid: ${problems.join("; ")}`,
-        );
-      }
-      return { md: problems.length === 0 ? md : null, result, problems };
-    },
-    async process(task, tx, pre) {
-      const { md, result, problems } = pre as { md: string | null; result: LlmResult; problems: string[] };
-      await stageMemory(
-        tx,
-        task.job_id,
-        md
-          ? { memory_md: md, memory_status: "ready", memory_error_code: null }
-          : { memory_md: null, memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
+interface Prepared {
+  /** The validated MEMORY, or null when the last attempt was still invalid. */
+  md: string | null;
+  result: LlmResult;
+  problems: string[];
+}
+
+export const memoryStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
+  stages: ["memory"],
+  claimBatch: 1,
+  async prepare(task, { store }) {
+    const facts = await store.artifacts.stagedFacts(task.job_id) ?? {};
+    const result = await llm.complete({
+      ...memoryPrompt(JSON.stringify(facts, null, 2)),
+      deadline: Date.now() + 60_000,
+    });
+    const md = stripFences(result.text);
+    const problems = memoryProblems(md);
+    const last = task.attempts >= Math.min(MEMORY_ATTEMPTS, task.max_attempts);
+    if (problems.length > 0 && !last) {
+      throw new PipelineError(
+        "LLM_OUTPUT_INVALID",
+        `MEMORY attempt ${task.attempts} of ${MEMORY_ATTEMPTS} was invalid: ${problems.join("; ")}`,
       );
-      return {
-        counters: { cost: llmCost([result]) },
-        result: { valid: !!md, attempts: task.attempts, problems },
-      };
-    },
-  });
+    }
+    return { md: problems.length === 0 ? md : null, result, problems };
+  },
+  async process(task, store, { md, result, problems }) {
+    await store.artifacts.stageMemory(
+      task.job_id,
+      md
+        ? { memory_md: md, memory_status: "ready", memory_error_code: null }
+        : { memory_md: null, memory_status: "degraded", memory_error_code: "MEMORY_INVALID" },
+    );
+    return {
+      counters: { cost: llmCost([result]) },
+      result: { valid: !!md, attempts: task.attempts, problems },
+    };
+  },
+});
+
+export const memory: StageFactory = (rt) => createStoreStageHandler(memoryStage(rt.llm), rt.openStore);

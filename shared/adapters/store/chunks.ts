@@ -1,0 +1,139 @@
+/** A job's searchable chunks (public.conversation_chunks) and their embeddings. */
+import type { Chunk } from "../../processors/chunk.ts";
+import { PipelineError } from "../../processors/errors.ts";
+import type { Conn } from "../db.ts";
+import { type KeyRange, rangesFromBounds, type StoredConversation } from "./conversations.ts";
+import type { JobInfo } from "./jobs.ts";
+
+/** One conversation's chunks, ready to store. */
+export interface ConversationChunks {
+  conversation: StoredConversation;
+  chunks: Chunk[];
+  isRecent: boolean;
+}
+
+/** A stored chunk, as the embed stage reads it. */
+export interface StoredChunk {
+  id: string;
+  conversation_id: string;
+  content: string;
+  /** ISO-8601 UTC. */
+  created_at: string;
+}
+
+export interface ChunkStore {
+  /**
+   * Writes the chunks of many conversations (upsert on (job, conversation, chunk index)) and
+   * drops each one's chunk indexes past its new count. A chunk keeps its embedding when its text
+   * is unchanged from the same chunk of the person's current generation or of this job's earlier
+   * write; texts under 3 characters (trimmed) are marked not embeddable.
+   */
+  write(job: Pick<JobInfo, "id" | "user_id">, batch: ConversationChunks[]): Promise<void>;
+  /** Keyset ranges of `per` chunks each (by chunk id), the last open-ended. */
+  ranges(jobId: string, per: number): Promise<KeyRange[]>;
+  /** The chunks of a range by id; with `onlyUnembedded`, those still to embed. */
+  inRange(jobId: string, range: KeyRange, onlyUnembedded: boolean): Promise<StoredChunk[]>;
+  /** Each conversation's first chunk id (where its facts are attributed), by conversation id. */
+  firstChunks(jobId: string, conversationIds: string[]): Promise<Map<string, string>>;
+  /** The schema's vector dimension (the single source of truth). */
+  embeddingDimension(): Promise<number>;
+  /** Stores vectors by chunk id. @throws PipelineError INTERNAL when a chunk is missing. */
+  storeEmbeddings(model: string, rows: { id: string; vector: number[] }[]): Promise<void>;
+  /**
+   * Builds (or rebuilds) the job's own vector index when it holds more vectors than exact search
+   * serves well (private.build_generation_vector_index); a smaller job gets none.
+   */
+  buildVectorIndex(jobId: string): Promise<VectorIndexBuild>;
+}
+
+export interface VectorIndexBuild {
+  /** False when the generation is small enough for exact search. */
+  built: boolean;
+  vectors: number;
+  build_ms: number;
+}
+
+export function postgresChunks(conn: Conn): ChunkStore {
+  return {
+    async write(job, batch) {
+      if (!batch.length) return;
+      const rows = batch.flatMap(({ conversation: c, chunks, isRecent }) =>
+        chunks.map((k) => ({
+          ...k,
+          conversation_id: c.conversation_id,
+          title: c.title,
+          created_at: c.created_at,
+          is_recent: isRecent,
+        }))
+      );
+      if (rows.length) {
+        // A chunk whose text is unchanged from the person's current generation keeps its embedding
+        // (no second embedding call for a re-imported export); a retried batch keeps its own.
+        await conn`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
+                 message_count, created_at, is_recent, embedding, embedding_model, embeddable, updated_at)
+               select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count, x.message_count,
+                      x.created_at, x.is_recent, o.embedding, o.embedding_model, length(btrim(x.content)) >= 3, now()
+                 from json_to_recordset(${JSON.stringify(rows)}::text::json)
+                      as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
+                           created_at timestamptz, is_recent boolean)
+                 left join public.conversation_chunks o
+                   on o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
+                  and o.job_id <> ${job.id} and o.conversation_id = x.conversation_id and o.chunk_index = x.chunk_index
+                  and o.content = x.content
+               on conflict (job_id, conversation_id, chunk_index) do update set
+                 title = excluded.title, content = excluded.content, token_count = excluded.token_count,
+                 message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
+                 embedding = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding end,
+                 embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
+                 embeddable = excluded.embeddable, updated_at = now()`;
+      }
+      const counts = batch.map((b) => ({ conversation_id: b.conversation.conversation_id, n: b.chunks.length }));
+      await conn`delete from public.conversation_chunks k
+                  using json_to_recordset(${JSON.stringify(counts)}::text::json) as x(conversation_id text, n int)
+                  where k.job_id = ${job.id} and k.conversation_id = x.conversation_id and k.chunk_index >= x.n`;
+    },
+    async ranges(jobId, per) {
+      const rows = await conn`select id::text as id from (select id, row_number() over (order by id) as rn
+                                from public.conversation_chunks where job_id = ${jobId}) t where rn % ${per} = 0 order by id`;
+      return rangesFromBounds(rows.map((r) => String(r.id)));
+    },
+    async inRange(jobId, { after, upto }, onlyUnembedded) {
+      const rows =
+        await conn`select id::text as id, conversation_id, content, created_at from public.conversation_chunks
+        where job_id = ${jobId} and (${after}::uuid is null or id > ${after}::uuid) and (${upto}::uuid is null or id <= ${upto}::uuid)
+          and (not ${onlyUnembedded} or (embedding is null and embeddable)) order by id`;
+      return rows.map((r) => ({
+        id: String(r.id),
+        conversation_id: String(r.conversation_id),
+        content: String(r.content),
+        created_at: new Date(r.created_at).toISOString(),
+      }));
+    },
+    async firstChunks(jobId, conversationIds) {
+      const rows = await conn`select distinct on (conversation_id) conversation_id, id::text as id
+        from public.conversation_chunks where job_id = ${jobId} and conversation_id = any(${conversationIds})
+        order by conversation_id, chunk_index`;
+      return new Map(rows.map((x) => [String(x.conversation_id), String(x.id)]));
+    },
+    async embeddingDimension() {
+      const [r] = await conn`select private.embedding_dimension() as d`;
+      return Number(r?.d);
+    },
+    async buildVectorIndex(jobId) {
+      const [r] = await conn`select private.build_generation_vector_index(${jobId}) as b`;
+      const b = r!.b as Record<string, unknown>;
+      return { built: b.built === true, vectors: Number(b.vectors), build_ms: Number(b.build_ms) };
+    },
+    async storeEmbeddings(model, rows) {
+      if (!rows.length) return;
+      const vectors = JSON.stringify(rows.map((x) => ({ id: x.id, v: JSON.stringify(x.vector) })));
+      const [r] = await conn`with v as (select * from json_to_recordset(${vectors}::text::json) as x(id uuid, v text))
+        , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model},
+                  updated_at = now() from v where c.id = v.id returning 1)
+        select count(*)::int as n from u`;
+      const n = Number(r?.n);
+      // Verified, not assumed: a vector for a chunk that is gone must not pass silently.
+      if (n !== rows.length) throw new PipelineError("INTERNAL", `stored ${n} of ${rows.length} embeddings`);
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/** Reads of a job's stored conversations (public.raw_conversations, written by ingest). */
+import type { SourceConversation } from "../../processors/extraction-input.ts";
+import type { ConversationStats, RenderMessage } from "../../processors/sample.ts";
+import { QUICK_WINDOW_MAX_CONVERSATIONS, type WindowOrder, windowOrder } from "../../processors/quick-window.ts";
+import type { Conn } from "../db.ts";
+
+export interface StoredConversation {
+  conversation_id: string;
+  title: string;
+  /** ISO-8601 UTC. */
+  created_at: string;
+  messages: RenderMessage[];
+}
+
+/** A keyset range of ids: after `after` (exclusive) up to `upto` (inclusive); null is open. */
+export interface KeyRange {
+  after: string | null;
+  upto: string | null;
+}
+
+/** Ranges from the ordered upper bounds of all but the last (open-ended) range. */
+export function rangesFromBounds(bounds: string[]): KeyRange[] {
+  const out: KeyRange[] = [];
+  let prev: string | null = null;
+  for (const b of bounds) (out.push({ after: prev, upto: b }), prev = b);
+  out.push({ after: prev, upto: null });
+  return out;
+}
+
+/** The range a fan-out task carries in its payload (`{after, upto}`, as a start task wrote it). */
+export function payloadRange(payload: Record<string, unknown>): KeyRange {
+  const bound = (v: unknown) => (typeof v === "string" ? v : null);
+  return { after: bound(payload.after), upto: bound(payload.upto) };
+}
+
+export interface ConversationStore {
+  /** Every conversation's sampling figures. */
+  stats(jobId: string): Promise<ConversationStats[]>;
+  /** The conversations of `ids`, in that order; ids not stored are left out. */
+  load(jobId: string, ids: string[]): Promise<StoredConversation[]>;
+  /** Keyset ranges of `per` conversations each (by conversation id), the last open-ended. */
+  ranges(jobId: string, per: number): Promise<KeyRange[]>;
+  /** The conversations of a range, by conversation id. */
+  inRange(jobId: string, range: KeyRange): Promise<StoredConversation[]>;
+  /**
+   * The conversations of a range (from `from` on) for fact extraction, by id: every message's
+   * role; the whole text of the person's messages (user, and the user-authored system ones); only
+   * the last 400 characters of others, with their full length in `chars`. A conversation without
+   * messages is left out.
+   */
+  forExtraction(jobId: string, range: KeyRange & { from: string | null }): Promise<SourceConversation[]>;
+  /**
+   * The person's messages that repeat an earlier one of the job word for word (ignoring
+   * surrounding whitespace), the first occurrence not listed; by range index (`bounds`: the
+   * ranges' upper bounds, the last range open-ended), then conversation id: message indexes.
+   */
+  repeatedUserMessages(jobId: string, bounds: string[]): Promise<Map<number, Record<string, number[]>>>;
+  /**
+   * The quick pass's first window when the job is still ingesting (its quick pass started early),
+   * else null: the quick pass then samples every conversation, as at its turn. Conversations come
+   * in ingest order (`imported_at` is the ingest step's transaction time): the file's beginning.
+   */
+  window(jobId: string): Promise<QuickWindow | null>;
+}
+
+/** The conversations ingest has read so far, and the order they look to be in. */
+export interface QuickWindow {
+  /** Sampling statistics, at most QUICK_WINDOW_MAX_CONVERSATIONS. */
+  stats: ConversationStats[];
+  order: WindowOrder;
+}
+
+const iso = (t: string | Date) => new Date(t).toISOString();
+
+export function postgresConversations(conn: Conn): ConversationStore {
+  return {
+    async stats(jobId) {
+      const rows = await conn`select conversation_id, title, created_at, message_count, user_message_count,
+                                     assistant_message_count, user_chars, total_chars::float8 as total_chars
+                                from public.raw_conversations where job_id = ${jobId}`;
+      return rows.map((r) => ({
+        conversation_id: String(r.conversation_id),
+        title: String(r.title),
+        created_at: iso(r.created_at),
+        message_count: Number(r.message_count),
+        user_message_count: Number(r.user_message_count),
+        assistant_message_count: Number(r.assistant_message_count),
+        user_chars: Number(r.user_chars),
+        total_chars: Number(r.total_chars),
+      }));
+    },
+    async load(jobId, ids) {
+      const rows = await conn`select conversation_id, title, created_at, messages from public.raw_conversations
+                               where job_id = ${jobId} and conversation_id = any(${ids})`;
+      const byId = new Map(rows.map((r) => [String(r.conversation_id), r]));
+      return ids.flatMap((id) => {
+        const r = byId.get(id);
+        return r
+          ? [{ conversation_id: id, title: String(r.title), created_at: iso(r.created_at), messages: r.messages }]
+          : [];
+      });
+    },
+    async ranges(jobId, per) {
+      const rows =
+        await conn`select id from (select conversation_id as id, row_number() over (order by conversation_id) as rn
+                                from public.raw_conversations where job_id = ${jobId}) t where rn % ${per} = 0 order by id`;
+      return rangesFromBounds(rows.map((r) => String(r.id)));
+    },
+    async inRange(jobId, { after, upto }) {
+      const rows = await conn`select conversation_id, title, created_at, messages from public.raw_conversations
+        where job_id = ${jobId} and (${after}::text is null or conversation_id > ${after})
+          and (${upto}::text is null or conversation_id <= ${upto})
+        order by conversation_id`;
+      return rows.map((r) => ({
+        conversation_id: String(r.conversation_id),
+        title: String(r.title),
+        created_at: iso(r.created_at),
+        messages: r.messages,
+      }));
+    },
+    async forExtraction(jobId, r) {
+      const rows = await conn`select r.conversation_id, r.title, r.created_at,
+          json_agg(json_build_object('role', m.e->>'role',
+            'text', case when m.e->>'role' in ('user', 'system') then m.e->>'content' else right(m.e->>'content', 400) end,
+            'chars', length(m.e->>'content')) order by m.ord) as messages
+        from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
+        where r.job_id = ${jobId} and (${r.after}::text is null or r.conversation_id > ${r.after})
+          and (${r.upto}::text is null or r.conversation_id <= ${r.upto}) and (${r.from}::text is null or r.conversation_id >= ${r.from})
+        group by r.conversation_id, r.title, r.created_at order by r.conversation_id`;
+      return rows.map((x) => ({
+        id: String(x.conversation_id),
+        title: String(x.title),
+        date: iso(x.created_at),
+        messages: x.messages,
+      }));
+    },
+    async window(jobId) {
+      const [job] = await conn`select status from public.processing_jobs where id = ${jobId}`;
+      if (job?.status !== "ingest") return null;
+      const rows = await conn`select conversation_id, title, created_at, message_count, user_message_count,
+                                     assistant_message_count, user_chars, total_chars::float8 as total_chars, imported_at
+                                from public.raw_conversations where job_id = ${jobId}
+                               order by imported_at, conversation_id limit ${QUICK_WINDOW_MAX_CONVERSATIONS}`;
+      return {
+        stats: rows.map((r) => ({
+          conversation_id: String(r.conversation_id),
+          title: String(r.title),
+          created_at: iso(r.created_at),
+          message_count: Number(r.message_count),
+          user_message_count: Number(r.user_message_count),
+          assistant_message_count: Number(r.assistant_message_count),
+          user_chars: Number(r.user_chars),
+          total_chars: Number(r.total_chars),
+        })),
+        order: windowOrder(rows.map((r) => ({ read_at: iso(r.imported_at), created_at: iso(r.created_at) }))),
+      };
+    },
+    async repeatedUserMessages(jobId, bounds) {
+      // Ranges are compared in SQL so the collation is the ranges' own.
+      const rows =
+        await conn`select (select count(*)::int from unnest(${bounds}::text[]) b where b < t.conversation_id) as range,
+               t.conversation_id, t.idx from (
+          select r.conversation_id, m.ord::int - 1 as idx,
+                 row_number() over (partition by md5(regexp_replace(m.e->>'content', '^[[:space:]]+|[[:space:]]+$', '', 'g'))
+                                    order by r.conversation_id, m.ord) as rn
+            from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
+           where r.job_id = ${jobId} and m.e->>'role' in ('user', 'system') and m.e->>'content' ~ '[^[:space:]]') t
+        where t.rn > 1 order by t.conversation_id, t.idx`;
+      const out = new Map<number, Record<string, number[]>>();
+      for (const x of rows) {
+        const r = out.get(Number(x.range)) ?? {};
+        (r[String(x.conversation_id)] ??= []).push(Number(x.idx));
+        out.set(Number(x.range), r);
+      }
+      return out;
+    },
+  };
+}

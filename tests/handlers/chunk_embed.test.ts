@@ -1,0 +1,65 @@
+// chunk and embed on the in-memory store (no database): the fan-out, the chunks each batch
+// writes, a retried batch leaving the same rows, and the vectors embed stores.
+import assert from "node:assert/strict";
+import { OfflineEmbedder } from "../../shared/adapters/embedder.ts";
+import type { TaskCompletion } from "../../shared/adapters/tasks.ts";
+import { chunkStage } from "../../supabase/functions/chunk/handler.ts";
+import { embedStage } from "../../supabase/functions/embed/handler.ts";
+import { MemoryStore } from "../_support/memory-store.ts";
+import { conversations } from "./_people.ts";
+
+const keepLease = () => Promise.resolve();
+
+Deno.test("chunk (fast): one task per 100 conversations, each writing its conversations' chunks once", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1", { created_at: "2026-07-01T00:00:00.000Z" });
+  m.addConversations(job, conversations(250)); // c000 (newest) .. c249, one a day back
+  const stage = chunkStage();
+  const start = await stage.process(m.task(job.id, "chunk", "chunk:start"), m.store);
+  assert.deepEqual(start.newTasks, [
+    { task_key: "chunk:batch:0", payload: { after: null, upto: "c099" } },
+    { task_key: "chunk:batch:1", payload: { after: "c099", upto: "c199" } },
+    { task_key: "chunk:batch:2", payload: { after: "c199", upto: null } },
+  ]);
+
+  const outs: TaskCompletion[] = [];
+  for (const t of start.newTasks!) {
+    outs.push(await stage.process(m.task(job.id, "chunk", t.task_key, t.payload), m.store));
+  }
+  assert.equal(new Set(m.chunks.map((c) => c.conversation_id)).size, 250, "every conversation chunked");
+  assert.equal(outs.reduce((n, o) => n + Number(o.counters?.chunk_count), 0), m.chunks.length);
+  const c000 = m.chunks.find((c) => c.conversation_id === "c000")!;
+  assert.match(c000.content, /Sam Okafor/);
+  assert.equal(c000.is_recent, true);
+  assert.equal(m.chunks.find((c) => c.conversation_id === "c200")!.is_recent, false, "over 180 days before the import");
+
+  // A retried batch leaves the same rows (same ids: upserted on the natural key).
+  const before = m.chunks.map((c) => c.id).sort();
+  await stage.process(m.task(job.id, "chunk", "chunk:batch:1", start.newTasks![1]!.payload), m.store);
+  assert.deepEqual(m.chunks.map((c) => c.id).sort(), before);
+});
+
+Deno.test("embed (fast): the start task checks the dimension and fans out; a batch stores a vector per chunk", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1");
+  m.addConversations(job, conversations(30));
+  await chunkStage().process(m.task(job.id, "chunk", "chunk:batch:0", { after: null, upto: null }), m.store);
+  const stage = embedStage(new OfflineEmbedder());
+  const startTask = m.task(job.id, "embed", "embed:start");
+  const start = await stage.process(startTask, m.store, await stage.prepare(startTask, { store: m.store, keepLease }));
+  assert.equal(start.newTasks!.length, 1);
+
+  const task = m.task(job.id, "embed", "embed:batch:0", start.newTasks![0]!.payload);
+  const out = await stage.process(task, m.store, await stage.prepare(task, { store: m.store, keepLease }));
+  assert.equal(out.counters?.embedding_count, m.chunks.length);
+  assert.ok(m.chunks.every((c) => c.embedding?.length === 768 && c.embedding_model === "offline-hash-1"));
+  // Run again: nothing left to embed.
+  const again = await stage.process(task, m.store, await stage.prepare(task, { store: m.store, keepLease }));
+  assert.equal(again.counters?.embedding_count, 0);
+
+  const narrow = embedStage(new OfflineEmbedder(384));
+  await assert.rejects(
+    async () => narrow.process(startTask, m.store, await narrow.prepare(startTask, { store: m.store, keepLease })),
+    /384-d vectors; the schema stores 768/,
+  );
+});
