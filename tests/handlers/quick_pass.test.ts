@@ -37,6 +37,7 @@ Deno.test("quick-pass (fast): a first import stages its sections and the profile
     chars: out.result!.chars,
     ai_name: staged.sections.identity.ai_name,
     first_generation: true,
+    window: null, // past ingest: the whole export was sampled
   });
   assert.ok(Number(out.result!.chars) > 500, "the sample's rendered text went to the model");
   assert.ok(out.counters?.cost, "the call's cost is counted");
