@@ -30,23 +30,28 @@ import {
 import type { IngestWarning } from "../../../shared/processors/ingest/types.ts";
 
 /**
- * Decompressed bytes per slice. Measured on a 1 GB export: a slice's fixed cost (kick, claim,
- * job lookup, storage open, completion) is about 40 ms, so 2 MB slices spent half their time on
- * it; at 16 MB an invocation stays near 0.5 s CPU, and its memory is the slice's bytes plus one
- * parse batch.
+ * Decompressed bytes per slice. A slice's fixed cost (kick, claim, job lookup, storage open,
+ * completion) was about 40 ms, so 2 MB slices spent half their time on it. At 8 MB an invocation
+ * stays under 0.4 s CPU and grows its worker by about 50 MB (the slice's bytes plus one parse
+ * batch), which keeps the worker under the local pool's 140 MB soft limit, so it stays warm;
+ * 16 MB crossed it and every slice paid for a fresh worker.
  */
-export const SLICE_BYTES = 16 * 1024 * 1024;
+export const SLICE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Element bytes parsed and written per batch: what is held as JS objects at once (about 20 MB of
- * heap per 2 MB of JSON), whatever the slice size.
+ * Element bytes parsed and written per batch: what is held as JS objects at once (about 10 MB of
+ * heap per MB of JSON), whatever the slice size.
  */
-export const PARSE_BATCH_BYTES = 2 * 1024 * 1024;
+export const PARSE_BATCH_BYTES = 1024 * 1024;
+
+const RELEASED = { index: -1, start: 0, end: 0, bytes: null };
 
 interface Prepared {
   job: JobInfo;
   scanned: ScannedSlice;
   next: NewTask[];
+  /** Wall milliseconds per phase, kept in the task's result: where a slice's time went. */
+  ms: { open: number; scan: number; handoff: number; parse: number; write: number };
 }
 
 export function ingestHandler(store: ObjectStore) {
@@ -55,31 +60,41 @@ export function ingestHandler(store: ObjectStore) {
     claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async prepare(task, db): Promise<Prepared> {
+      const t0 = performance.now();
       const job = await jobInfo(db, task.job_id);
       // Checked again here: ingest reads with the service key, so only the owner's folder may be read.
       const reader = await store.open(importObject(job.storage_path, job.user_id));
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
+      const t1 = performance.now();
       const scanned = await scanSlice(reader.read, reader.size, cursor, { sliceBytes: SLICE_BYTES });
+      const t2 = performance.now();
       const n = Number(task.payload.slice ?? 0);
       const next = scanned.next
         ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: scanned.next } }]
         : [];
       if (next.length) await enqueueContinuation(db, task, next);
-      return { job, scanned, next };
+      const ms = { open: t1 - t0, scan: t2 - t1, handoff: performance.now() - t2, parse: 0, write: 0 };
+      return { job, scanned, next, ms };
     },
     async process(task, tx, prepared) {
-      const { job, scanned, next } = prepared as Prepared;
+      const { job, scanned, next, ms } = prepared as Prepared;
       const warnings: IngestWarning[] = [];
       let kept = 0, shaped = 0, messages = 0, kind = scanned.kind;
       const opts = { fallbackTime: job.created_at };
+      const firstOrdinal = scanned.elements[0]?.index ?? null;
       for (let i = 0; i < scanned.elements.length;) {
         // One batch of about PARSE_BATCH_BYTES: its objects are garbage once written.
         let j = i, bytes = 0;
         while (j < scanned.elements.length && (j === i || bytes < PARSE_BATCH_BYTES)) {
           bytes += scanned.elements[j++]!.bytes?.length ?? 0;
         }
+        const p0 = performance.now();
         const p = parseElements(scanned.elements.slice(i, j), kind, opts);
+        scanned.elements.fill(RELEASED, i, j); // parsed: their bytes may go
+        const w0 = performance.now();
         await upsertConversations(tx, job, p.conversations);
+        ms.parse += w0 - p0;
+        ms.write += performance.now() - w0;
         warnings.push(...p.warnings);
         kept += p.kept;
         shaped += p.shaped;
@@ -106,7 +121,8 @@ export function ingestHandler(store: ObjectStore) {
           kind,
           conversations: kept,
           ...mine,
-          first_ordinal: scanned.elements[0]?.index ?? null,
+          first_ordinal: firstOrdinal,
+          ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v)])),
         },
       };
     },
