@@ -14,6 +14,7 @@
  * Slices finish in any order. Rows carry their ordinal in the export; the import-wide checks
  * (did any conversation survive?) run in whichever slice completes last.
  */
+import process from "node:process";
 import { importTotalsIfLast, recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
 import { type JobInfo, jobInfo } from "../../../shared/adapters/pipeline-store.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
@@ -50,8 +51,43 @@ interface Prepared {
   job: JobInfo;
   scanned: ScannedSlice;
   next: NewTask[];
-  /** Wall milliseconds per phase, kept in the task's result: where a slice's time went. */
-  ms: { open: number; scan: number; handoff: number; parse: number; write: number };
+  ms: Phases;
+}
+
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+/**
+ * Wall and CPU milliseconds per phase of a slice, kept in the task's result (`ms`, `cpu_ms`):
+ * where an import's time went, per slice. CPU is the worker process's, GC threads included.
+ * Phases: open (job row, Storage), scan (read, inflate, cut), handoff (next task committed),
+ * parse (JSON.parse, canonical form), write (rows to Postgres), between (batch bookkeeping and
+ * the wait between prepare and the transaction), finish (warnings, import totals).
+ */
+class Phases {
+  private wall: Record<string, number> = {};
+  private cpu: Record<string, number> = {};
+  private w = performance.now();
+  private c = cpuNow();
+  private started = Date.now();
+
+  /** Charges the time since the previous mark to `phase`. */
+  mark(phase: string): void {
+    const w = performance.now(), c = cpuNow();
+    this.wall[phase] = (this.wall[phase] ?? 0) + w - this.w;
+    this.cpu[phase] = (this.cpu[phase] ?? 0) + c - this.c;
+    this.w = w;
+    this.c = c;
+  }
+
+  /** Per-phase figures, and when the slice started and ended (epoch ms: slices' overlap). */
+  report(): { ms: Record<string, number>; cpu_ms: Record<string, number>; started_at: number; ended_at: number } {
+    const round = (o: Record<string, number>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
+    return { ms: round(this.wall), cpu_ms: round(this.cpu), started_at: this.started, ended_at: Date.now() };
+  }
 }
 
 export function ingestHandler(store: ObjectStore) {
@@ -60,20 +96,20 @@ export function ingestHandler(store: ObjectStore) {
     claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async prepare(task, db): Promise<Prepared> {
-      const t0 = performance.now();
+      const ms = new Phases();
       const job = await jobInfo(db, task.job_id);
       // Checked again here: ingest reads with the service key, so only the owner's folder may be read.
       const reader = await store.open(importObject(job.storage_path, job.user_id));
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
-      const t1 = performance.now();
+      ms.mark("open");
       const scanned = await scanSlice(reader.read, reader.size, cursor, { sliceBytes: SLICE_BYTES });
-      const t2 = performance.now();
+      ms.mark("scan");
       const n = Number(task.payload.slice ?? 0);
       const next = scanned.next
         ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: scanned.next } }]
         : [];
       if (next.length) await enqueueContinuation(db, task, next);
-      const ms = { open: t1 - t0, scan: t2 - t1, handoff: performance.now() - t2, parse: 0, write: 0 };
+      ms.mark("handoff");
       return { job, scanned, next, ms };
     },
     async process(task, tx, prepared) {
@@ -88,13 +124,12 @@ export function ingestHandler(store: ObjectStore) {
         while (j < scanned.elements.length && (j === i || bytes < PARSE_BATCH_BYTES)) {
           bytes += scanned.elements[j++]!.bytes?.length ?? 0;
         }
-        const p0 = performance.now();
+        ms.mark("between");
         const p = parseElements(scanned.elements.slice(i, j), kind, opts);
         scanned.elements.fill(RELEASED, i, j); // parsed: their bytes may go
-        const w0 = performance.now();
+        ms.mark("parse");
         await upsertConversations(tx, job, p.conversations);
-        ms.parse += w0 - p0;
-        ms.write += performance.now() - w0;
+        ms.mark("write");
         warnings.push(...p.warnings);
         kept += p.kept;
         shaped += p.shaped;
@@ -105,6 +140,7 @@ export function ingestHandler(store: ObjectStore) {
       await recordWarnings(tx, job.id, task.task_key, warnings);
       const mine = { kept, shaped, finished: scanned.next === null };
       const totals = await importTotalsIfLast(tx, job.id, task.id, mine);
+      ms.mark("finish");
       if (totals?.finished) {
         const err = emptyImportError(totals.kept, totals.shaped);
         if (err) throw err;
@@ -122,7 +158,7 @@ export function ingestHandler(store: ObjectStore) {
           conversations: kept,
           ...mine,
           first_ordinal: firstOrdinal,
-          ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v)])),
+          ...ms.report(),
         },
       };
     },
