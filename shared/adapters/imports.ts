@@ -1,6 +1,7 @@
 /**
- * Database access of the ingest stage: the job being imported, canonical conversations
- * (upserted on (user_id, conversation_id)) and skipped-conversation warnings.
+ * Database access of the ingest stage: canonical conversations (upserted on (job_id,
+ * conversation_id), with their ordinal in the export), skipped-conversation warnings, and the
+ * import-wide totals its parallel slices add up to.
  */
 import type { CanonicalConversation, IngestWarning } from "../processors/ingest/types.ts";
 import type { JobInfo } from "./store/jobs.ts";
@@ -8,17 +9,24 @@ import type { Tx } from "./tasks.ts";
 
 type ImportJob = Pick<JobInfo, "id" | "user_id">;
 
+/** A conversation to write, with its position in the export's array when known. */
+export type ConversationRow = CanonicalConversation & { ordinal?: number };
+
 /** Rows go to the database in batches of about this many characters, to bound memory. */
 const BATCH_CHARS = 2 * 1024 * 1024;
 
-/** Writes the import's conversations; one seen again in the same import (re-run, duplicate id) replaces its row. */
+/**
+ * Writes the import's conversations. One seen again in the same import (re-run, duplicate id)
+ * replaces its row unless the row came from later in the export (higher ordinal): slices commit
+ * in any order, and the later occurrence wins as it would reading the file front to back.
+ */
 export async function upsertConversations(
   tx: Tx,
   job: ImportJob,
-  conversations: CanonicalConversation[],
+  conversations: ConversationRow[],
 ): Promise<void> {
   const byId = new Map(conversations.map((c) => [c.id, c])); // last one wins within a slice
-  let batch: CanonicalConversation[] = [], chars = 0;
+  let batch: ConversationRow[] = [], chars = 0;
   for (const c of byId.values()) {
     batch.push(c);
     chars += c.messages.reduce((a, m) => a + m.content.length + 64, 256);
@@ -31,10 +39,11 @@ export async function upsertConversations(
   await upsertBatch(tx, job, batch);
 }
 
-async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConversation[]): Promise<void> {
+async function upsertBatch(tx: Tx, job: ImportJob, conversations: ConversationRow[]): Promise<void> {
   if (conversations.length === 0) return;
   const rows = conversations.map((c) => ({
     conversation_id: c.id,
+    ordinal: c.ordinal ?? null,
     source: c.source,
     title: c.title,
     created_at: c.created_at,
@@ -49,17 +58,22 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: CanonicalConve
   }));
   await tx`
     insert into public.raw_conversations (user_id, conversation_id, job_id, source, title, created_at, updated_at, model,
-      message_count, user_message_count, assistant_message_count, user_chars, total_chars, messages, imported_at)
+      message_count, user_message_count, assistant_message_count, user_chars, total_chars, messages, ordinal, imported_at)
     select ${job.user_id}, x.conversation_id, ${job.id}, x.source, x.title, x.created_at, x.updated_at, x.model,
-           x.message_count, x.user_message_count, x.assistant_message_count, x.user_chars, x.total_chars, x.messages, now()
-      from json_to_recordset(${JSON.stringify(rows)}::text::json) as x(conversation_id text, source text, title text,
+           x.message_count, x.user_message_count, x.assistant_message_count, x.user_chars, x.total_chars, x.messages,
+           x.ordinal, now()
+      from json_to_recordset(${
+    JSON.stringify(rows)
+  }::text::json) as x(conversation_id text, ordinal int, source text, title text,
            created_at timestamptz, updated_at timestamptz, model text, message_count int, user_message_count int,
            assistant_message_count int, user_chars int, total_chars bigint, messages json)
     on conflict (job_id, conversation_id) do update set
       source = excluded.source, title = excluded.title, created_at = excluded.created_at,
       updated_at = excluded.updated_at, model = excluded.model, message_count = excluded.message_count,
       user_message_count = excluded.user_message_count, assistant_message_count = excluded.assistant_message_count,
-      user_chars = excluded.user_chars, total_chars = excluded.total_chars, messages = excluded.messages, imported_at = now()`;
+      user_chars = excluded.user_chars, total_chars = excluded.total_chars, messages = excluded.messages,
+      ordinal = excluded.ordinal, imported_at = now()
+    where raw_conversations.ordinal is null or excluded.ordinal is null or excluded.ordinal >= raw_conversations.ordinal`;
 }
 
 export async function recordWarnings(tx: Tx, jobId: string, taskKey: string, warnings: IngestWarning[]): Promise<void> {
@@ -75,4 +89,36 @@ export async function recordWarnings(tx: Tx, jobId: string, taskKey: string, war
   await tx`insert into private.job_warnings (job_id, task_key, ref, code, message)
            select ${jobId}, ${taskKey}, x.ref, x.code, x.message
              from jsonb_to_recordset(${tx.json(rows as never)}) as x(ref text, code text, message text)`;
+}
+
+/** What one ingest slice adds to its import's totals (kept in the slice task's result). */
+export interface SliceTotals {
+  kept: number;
+  shaped: number;
+  /** The slice reached the end of the conversations array. */
+  finished: boolean;
+}
+
+/**
+ * The import's totals once its last slice commits, or null while other slices are still open.
+ * Slices run in parallel and finish in any order, so the one that completes last (the job row
+ * is locked here, as private.complete_task would, so two finishing together take turns) adds
+ * the results of the done ones to its own. Call last in the slice's transaction, right before
+ * completing it.
+ */
+export async function importTotalsIfLast(
+  tx: Tx,
+  jobId: string,
+  taskId: number,
+  mine: SliceTotals,
+): Promise<SliceTotals | null> {
+  await tx`select 1 from public.processing_jobs where id = ${jobId} for no key update`;
+  const [r] = await tx`
+    select count(*) filter (where state in ('pending', 'failed', 'running') and id <> ${taskId})::int as open,
+           coalesce(sum((result ->> 'kept')::bigint) filter (where state = 'done'), 0)::float8 as kept,
+           coalesce(sum((result ->> 'shaped')::bigint) filter (where state = 'done'), 0)::float8 as shaped,
+           coalesce(bool_or((result ->> 'finished')::boolean) filter (where state = 'done'), false) as finished
+      from private.job_tasks where job_id = ${jobId} and stage = 'ingest'`;
+  if (!r || r.open > 0) return null;
+  return { kept: r.kept + mine.kept, shaped: r.shaped + mine.shaped, finished: r.finished || mine.finished };
 }

@@ -213,6 +213,9 @@ export function createStageHandler<P>(def: StageDefinition<P>) {
           }
         }
       }
+      // Stopped at maxTasks: a continuation enqueued while this invocation ran may have found the
+      // stage's caps full when it was kicked, so wake the stage once more now that a slot is free.
+      if (handled >= maxTasks) await deps.tasks.handOff(stage);
       return Response.json({ completed, failed, skipped }, { status: 207 });
     } catch (err) {
       return errorResponse(err);

@@ -89,3 +89,18 @@ export class PostgresTaskStore implements TaskStore {
     await this.db`select private.hand_off(${stage})`;
   }
 }
+
+/**
+ * Commits continuation tasks of a running task at once, outside its work's transaction, so they
+ * can start (kicked by their insert) while it is still working; completing the task with the
+ * same task_keys later changes nothing. @throws PipelineError LEASE_LOST / JOB_INACTIVE
+ */
+export async function enqueueContinuation(db: Db, task: ClaimedTask, newTasks: NewTask[]): Promise<number> {
+  try {
+    const [row] = await db`
+      select private.enqueue_continuation(${task.id}, ${task.lease_token}::uuid, ${db.json(newTasks as never)}) as n`;
+    return Number(row!.n);
+  } catch (err) {
+    throw mapDbError(err);
+  }
+}

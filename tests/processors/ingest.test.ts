@@ -2,7 +2,15 @@
 import assert from "node:assert/strict";
 import { gzip } from "pako";
 import { generateExport } from "../../tools/export-generator.ts";
-import { type IngestCursor, ingestSlice, type SliceResult } from "../../shared/processors/ingest/slice.ts";
+import {
+  emptyImportError,
+  type IngestCursor,
+  ingestSlice,
+  type OrderedConversation,
+  parseElements,
+  scanSlice,
+  type SliceResult,
+} from "../../shared/processors/ingest/slice.ts";
 import type { CanonicalConversation, IngestWarning } from "../../shared/processors/ingest/types.ts";
 import { ElementScanner } from "../../shared/processors/ingest/scan.ts";
 import { zipEntry } from "../../tools/zip-writer.ts";
@@ -339,4 +347,32 @@ Deno.test("zip64 archives are read; a declared size past the cap is refused befo
     async () => ingestAll(await buildZip([{ name: "conversations.json", data, declaredSize: 2 ** 40 }], true)),
     (e: { code?: string }) => e.code === "EXPORT_TOO_LARGE",
   );
+});
+
+Deno.test("scanSlice hands off the next cursor before parsing: slices parsed in any order give the sequential result", async () => {
+  const json = enc.encode([...generateExport({ seed: 5, targetBytes: 3 * 1024 * 1024 })].join(""));
+  const data = gzip(json);
+  const read = (s: number, e: number) => Promise.resolve(data.slice(s, e));
+  const opts = { fallbackTime: UPLOADED, sliceBytes: 256 * 1024 };
+  const scans = [];
+  let cursor: IngestCursor | null = null;
+  do {
+    const s = await scanSlice(read, data.length, cursor, opts);
+    // A retried slice (same cursor, cursor through JSON as in a task payload) ends where the first run did.
+    const again = await scanSlice(read, data.length, cursor && JSON.parse(JSON.stringify(cursor)), opts);
+    assert.deepEqual(again.next, s.next);
+    assert.equal(again.elements.length, s.elements.length);
+    scans.push(s);
+    cursor = s.next;
+  } while (cursor);
+  assert.ok(scans.length > 4, `${scans.length} slices`);
+  const parsed = scans.map((s) => parseElements(s.elements, s.kind, opts)).reverse().flatMap((p) => p.conversations);
+  const sequential = await ingestAll(data, opts.sliceBytes);
+  assert.deepEqual(
+    parsed.sort((a, b) => a.ordinal - b.ordinal).map((c) => [c.id, c.ordinal, c.messages.length]),
+    sequential.conversations.map((c) => [c.id, (c as OrderedConversation).ordinal, c.messages.length]),
+  );
+  assert.equal(emptyImportError(1, 1), null);
+  assert.equal(emptyImportError(0, 3)?.code, "EXPORT_NO_CONVERSATIONS");
+  assert.equal(emptyImportError(0, 0)?.code, "EXPORT_WRONG_SHAPE");
 });

@@ -58,7 +58,8 @@ export interface ConversationStore {
   /**
    * The quick pass's first window when the job is still ingesting (its quick pass started early),
    * else null: the quick pass then samples every conversation, as at its turn. Conversations come
-   * in ingest order (`imported_at` is the ingest step's transaction time): the file's beginning.
+   * in file order (`ordinal`; slices commit in any order), so the window is the file's beginning
+   * as far as it has been read; `imported_at` (a slice's transaction time) tells the slices apart.
    */
   window(jobId: string): Promise<QuickWindow | null>;
 }
@@ -140,7 +141,8 @@ export function postgresConversations(conn: Conn): ConversationStore {
       const rows = await conn`select conversation_id, title, created_at, message_count, user_message_count,
                                      assistant_message_count, user_chars, total_chars::float8 as total_chars, imported_at
                                 from public.raw_conversations where job_id = ${jobId}
-                               order by imported_at, conversation_id limit ${QUICK_WINDOW_MAX_CONVERSATIONS}`;
+                               order by ordinal nulls last, imported_at, conversation_id
+                               limit ${QUICK_WINDOW_MAX_CONVERSATIONS}`;
       return {
         stats: rows.map((r) => ({
           conversation_id: String(r.conversation_id),

@@ -1,55 +1,164 @@
 /**
- * ingest: one slice of an upload per task. Reads from the cursor in the task's payload,
- * writes the slice's conversations and warnings, and enqueues the next slice in the same
- * transaction that completes this one, so a crash resumes from the last committed cursor.
+ * ingest: one slice of an upload per task, in two steps.
+ *
+ * 1. Before the transaction (prepare): read and inflate the slice from the cursor in the task's
+ *    payload and cut it into conversations without parsing them. That yields the next slice's
+ *    cursor, which is committed at once as the next task (its insert kicks it), so the next slice
+ *    runs in parallel with this one's costlier parse and write. The scan is the only sequential
+ *    part of an import.
+ * 2. In the transaction (process): parse and canonicalize the conversations in batches, write
+ *    each batch, record warnings, and complete the task (naming the next task again, which is
+ *    ignored if it exists). A crash resumes from the slice's own cursor: the slice ends at the
+ *    same place on every run, so it hands off the same next task.
+ *
+ * Slices finish in any order. Rows carry their ordinal in the export; the import-wide checks
+ * (did any conversation survive?) run in whichever slice completes last.
  */
-import { recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
-import { postgresJobs } from "../../../shared/adapters/store/jobs.ts";
+import process from "node:process";
+import { importTotalsIfLast, recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
+import { type JobInfo, postgresJobs } from "../../../shared/adapters/store/jobs.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { ObjectStore } from "../../../shared/adapters/storage.ts";
+import { enqueueContinuation, type NewTask } from "../../../shared/adapters/tasks.ts";
 import { importObject } from "../../../shared/processors/import-path.ts";
-import { type IngestCursor, ingestSlice } from "../../../shared/processors/ingest/slice.ts";
+import {
+  emptyImportError,
+  type IngestCursor,
+  parseElements,
+  type ScannedSlice,
+  scanSlice,
+} from "../../../shared/processors/ingest/slice.ts";
+import type { IngestWarning } from "../../../shared/processors/ingest/types.ts";
 
 /**
- * Decompressed bytes per slice. Measured on a 1 GB export: 2 MB keeps an invocation at about
- * 200 ms CPU and 60 MB of JS heap (4 MB: 80 MB) for a few percent of throughput, leaving room
- * under the 150 MB isolate limit for exports with unusually dense conversations.
+ * Decompressed bytes per slice. A slice's fixed cost (kick, claim, job lookup, storage open,
+ * completion) was about 40 ms, so 2 MB slices spent half their time on it. At 8 MB an invocation
+ * stays under 0.4 s CPU and grows its worker by about 50 MB (the slice's bytes plus one parse
+ * batch), which keeps the worker under the local pool's 140 MB soft limit, so it stays warm;
+ * 16 MB crossed it and every slice paid for a fresh worker.
  */
-export const SLICE_BYTES = 2 * 1024 * 1024;
+export const SLICE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Element bytes parsed and written per batch: what is held as JS objects at once (about 10 MB of
+ * heap per MB of JSON), whatever the slice size.
+ */
+export const PARSE_BATCH_BYTES = 1024 * 1024;
+
+const RELEASED = { index: -1, start: 0, end: 0, bytes: null };
+
+interface Prepared {
+  job: JobInfo;
+  scanned: ScannedSlice;
+  next: NewTask[];
+  ms: Phases;
+}
+
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+/**
+ * Wall and CPU milliseconds per phase of a slice, kept in the task's result (`ms`, `cpu_ms`):
+ * where an import's time went, per slice. CPU is the worker process's, GC threads included.
+ * Phases: open (job row, Storage), scan (read, inflate, cut), handoff (next task committed),
+ * parse (JSON.parse, canonical form), write (rows to Postgres), between (batch bookkeeping and
+ * the wait between prepare and the transaction), finish (warnings, import totals).
+ */
+class Phases {
+  private wall: Record<string, number> = {};
+  private cpu: Record<string, number> = {};
+  private w = performance.now();
+  private c = cpuNow();
+  private started = Date.now();
+
+  /** Charges the time since the previous mark to `phase`. */
+  mark(phase: string): void {
+    const w = performance.now(), c = cpuNow();
+    this.wall[phase] = (this.wall[phase] ?? 0) + w - this.w;
+    this.cpu[phase] = (this.cpu[phase] ?? 0) + c - this.c;
+    this.w = w;
+    this.c = c;
+  }
+
+  /** Per-phase figures, and when the slice started and ended (epoch ms: slices' overlap). */
+  report(): { ms: Record<string, number>; cpu_ms: Record<string, number>; started_at: number; ended_at: number } {
+    const round = (o: Record<string, number>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
+    return { ms: round(this.wall), cpu_ms: round(this.cpu), started_at: this.started, ended_at: Date.now() };
+  }
+}
 
 export function ingestHandler(store: ObjectStore) {
   return createStageHandler({
     stages: ["ingest"],
     claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
-    async process(task, tx) {
-      const job = await postgresJobs(tx).info(task.job_id);
+    async prepare(task, db): Promise<Prepared> {
+      const ms = new Phases();
+      const job = await postgresJobs(db).info(task.job_id);
       // Checked again here: ingest reads with the service key, so only the owner's folder may be read.
       const reader = await store.open(importObject(job.storage_path, job.user_id));
       const cursor = (task.payload.cursor ?? null) as IngestCursor | null;
-      const slice = await ingestSlice(reader.read, reader.size, cursor, {
-        sliceBytes: SLICE_BYTES,
-        fallbackTime: job.created_at,
-      });
-      await upsertConversations(tx, job, slice.conversations);
-      await recordWarnings(tx, job.id, task.task_key, slice.warnings);
+      ms.mark("open");
+      const scanned = await scanSlice(reader.read, reader.size, cursor, { sliceBytes: SLICE_BYTES });
+      ms.mark("scan");
+      const n = Number(task.payload.slice ?? 0);
+      const next = scanned.next
+        ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: scanned.next } }]
+        : [];
+      if (next.length) await enqueueContinuation(db, task, next);
+      ms.mark("handoff");
+      return { job, scanned, next, ms };
+    },
+    async process(task, tx, prepared) {
+      const { job, scanned, next, ms } = prepared as Prepared;
+      const warnings: IngestWarning[] = [];
+      let kept = 0, shaped = 0, messages = 0, kind = scanned.kind;
+      const opts = { fallbackTime: job.created_at };
+      const firstOrdinal = scanned.elements[0]?.index ?? null;
+      for (let i = 0; i < scanned.elements.length;) {
+        // One batch of about PARSE_BATCH_BYTES: its objects are garbage once written.
+        let j = i, bytes = 0;
+        while (j < scanned.elements.length && (j === i || bytes < PARSE_BATCH_BYTES)) {
+          bytes += scanned.elements[j++]!.bytes?.length ?? 0;
+        }
+        ms.mark("between");
+        const p = parseElements(scanned.elements.slice(i, j), kind, opts);
+        scanned.elements.fill(RELEASED, i, j); // parsed: their bytes may go
+        ms.mark("parse");
+        await upsertConversations(tx, job, p.conversations);
+        ms.mark("write");
+        warnings.push(...p.warnings);
+        kept += p.kept;
+        shaped += p.shaped;
+        messages += p.conversations.reduce((a, c) => a + c.messages.length, 0);
+        kind = p.kind;
+        i = j;
+      }
+      await recordWarnings(tx, job.id, task.task_key, warnings);
+      const mine = { kept, shaped, finished: scanned.next === null };
+      const totals = await importTotalsIfLast(tx, job.id, task.id, mine);
+      ms.mark("finish");
+      if (totals?.finished) {
+        const err = emptyImportError(totals.kept, totals.shaped);
+        if (err) throw err;
+      }
       const n = Number(task.payload.slice ?? 0);
       return {
-        newTasks: slice.next
-          ? [{ task_key: `ingest:slice:${n + 1}`, payload: { slice: n + 1, cursor: slice.next } }]
-          : [],
-        counters: {
-          conversation_count: slice.conversations.length,
-          message_count: slice.conversations.reduce((a, c) => a + c.messages.length, 0),
-          warning_count: slice.warnings.length,
-        },
-        stageFraction: slice.fraction,
+        newTasks: next,
+        counters: { conversation_count: kept, message_count: messages, warning_count: warnings.length },
+        stageFraction: scanned.fraction,
         result: {
           slice: n,
-          bytes: slice.bytes,
-          format: slice.format,
-          kind: slice.kind,
-          conversations: slice.conversations.length,
+          bytes: scanned.bytes,
+          format: scanned.format,
+          kind,
+          conversations: kept,
+          ...mine,
+          first_ordinal: firstOrdinal,
+          ...ms.report(),
         },
       };
     },
