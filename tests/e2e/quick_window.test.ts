@@ -61,7 +61,7 @@ Deno.test("quick window: an oldest-first multi-slice export is quick_ready while
   const sql = adminDb();
   try {
     const user = await createUser(sql, "quick-window-asc");
-    const job = await startUserImport(sql, user, exportOf(40, "oldest-first"));
+    const job = await startUserImport(sql, user, exportOf(160, "oldest-first"));
     const seen = await untilQuickReady(sql, job, user.id);
     assert.equal(seen.status, "ingest", "the person can chat before ingest has read the whole file");
     assert.ok(seen.progress_percent < 20, `the job still shows its ingest progress (${seen.progress_percent}%)`);
@@ -92,7 +92,7 @@ Deno.test("quick window: a newest-first export keeps its window pass and goes fr
   const sql = adminDb();
   try {
     const user = await createUser(sql, "quick-window-desc");
-    const job = await startUserImport(sql, user, exportOf(40, "newest-first"));
+    const job = await startUserImport(sql, user, exportOf(160, "newest-first"));
     const seen = await untilQuickReady(sql, job, user.id);
     assert.equal(seen.status, "ingest");
     await untilPastQuickPass(sql, job);

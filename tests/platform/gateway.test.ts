@@ -24,10 +24,10 @@ Deno.test("gateway: unknown function is 404, invocations report CPU time and pea
   assert.ok(last.peak_rss_mb > 10 && last.peak_rss_mb < 256, `peak_rss_mb ${last.peak_rss_mb}`);
 });
 
-Deno.test("gateway: concurrent requests share warm workers and are each recorded once", async () => {
+/** Sends `n` health requests at once; returns the invocation reports recorded for them. */
+async function burst(n: number) {
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
   const since = before.at(-1)?.seq ?? 0;
-  const n = 40; // more than the pool's workers: some must share one
   const statuses = await Promise.all(Array.from({ length: n }, async () => {
     const res = await fetch(`${API_URL}/functions/v1/health`, {
       headers: { authorization: `Bearer ${anonJwt}` },
@@ -43,17 +43,28 @@ Deno.test("gateway: concurrent requests share warm workers and are each recorded
     if (inv.length >= n) break;
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.equal(inv.length, n, "one record per request");
-  assert.ok(inv.every((x) => x.status === 200 && x.cpu_ms !== null), "every report matched to its request");
-  // Sharing: the pool holds at most `workers` processes (default 8), so 40 requests land on
-  // fewer workers than requests, several in one worker at once, and those reports say so.
-  const pids = new Set(inv.map((x) => x.pid));
+  return inv;
+}
+
+Deno.test("gateway: concurrent requests share warm workers and are each recorded once", async () => {
+  const n = 40; // more than the pool's workers: some must share one
   const sql = adminDb(1);
   const [knob] = await sql`select value from local_platform.settings where key = 'gateway_workers_per_function'`;
   await sql.end();
   const workers = Number(knob?.value) || 8;
-  assert.ok(pids.size <= workers, `${pids.size} workers served ${n} requests (pool cap ${workers})`);
-  assert.ok(inv.some((x) => x.overlapped), "requests shared a worker at the same time and are flagged overlapped");
+  // Sharing: the pool holds at most `workers` processes (default 8), so 40 requests land on fewer
+  // workers than requests, several in one worker at once, and those reports say so. On a loaded
+  // machine one burst may happen to be served one request at a time: up to three bursts are sent.
+  let overlapped = false;
+  for (let attempt = 0; attempt < 3 && !overlapped; attempt++) {
+    const inv = await burst(n);
+    assert.equal(inv.length, n, "one record per request");
+    assert.ok(inv.every((x) => x.status === 200 && x.cpu_ms !== null), "every report matched to its request");
+    const pids = new Set(inv.map((x) => x.pid));
+    assert.ok(pids.size <= workers, `${pids.size} workers served ${n} requests (pool cap ${workers})`);
+    overlapped = inv.some((x) => x.overlapped);
+  }
+  assert.ok(overlapped, "requests shared a worker at the same time and are flagged overlapped");
 });
 
 /** Calls health once and returns the pid of the worker that served it (from its invocation report). */
