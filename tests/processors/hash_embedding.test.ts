@@ -1,0 +1,44 @@
+// The offline embedder computes its feature hashes without building the feature strings; the
+// vectors must stay exactly those of hashing the strings, or stored vectors and new queries
+// would disagree.
+import assert from "node:assert/strict";
+import { hashEmbedding, STOP, words } from "../../shared/processors/hash-embedding.ts";
+import { fnv1a } from "../../shared/processors/text.ts";
+
+/** The definition, spelled out: every feature string built and hashed with fnv1a. */
+function reference(text: string, stop: (w: string) => boolean, dimension = 768): number[] {
+  const v = new Float64Array(dimension);
+  const add = (f: string, weight: number) => {
+    const h = fnv1a(f);
+    v[h % dimension]! += (h & 0x80000000 ? -1 : 1) * weight;
+  };
+  const ws = words(text);
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!;
+    if (!stop(w)) add(`w:${w}`, 1);
+    if (i + 1 < ws.length) add(`b:${w} ${ws[i + 1]}`, 0.5);
+    const p = ` ${w} `;
+    for (let j = 0; j + 3 <= p.length; j++) add(`c:${p.slice(j, j + 3)}`, 0.25);
+  }
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n) || 1;
+  return Array.from(v, (x) => x / n);
+}
+
+Deno.test("hash embedding: the same vectors as hashing every feature string", () => {
+  const texts = [
+    "",
+    "x",
+    "Kyoto in April, then Osaka — 東京 naïve café 12 3",
+    "User: I want to talk about a job interview. Assistant: Sure, tell me more.",
+    "supercalifragilistic ".repeat(50),
+    "emoji 🎉 and surrogate pairs 𝒳𝒴 count as code units",
+  ];
+  for (const t of [...texts, "the garden and my tomatoes"]) {
+    assert.deepEqual(hashEmbedding(t), reference(t, (w) => STOP.has(w)), t.slice(0, 30));
+  }
+  // Stop words make no word feature of their own, and other words do.
+  assert.notDeepEqual(hashEmbedding("the garden"), reference("the garden", () => false));
+  assert.equal(hashEmbedding("garden").length, 768);
+});
