@@ -41,10 +41,21 @@ export interface ReceivedRequest {
   maxTokens: number | null;
 }
 
+/** One request's timeline: when it arrived and was answered (ms since epoch), and how. */
+export interface CallRecord {
+  at: number;
+  /** When the answer was sent (a streamed one: its last event); 0 while unanswered. */
+  done: number;
+  status: number;
+  /** The `[task: ...]` of its system prompt ("embed" for embeddings), when known. */
+  task: string | null;
+}
+
 export interface ProviderServer {
   url: string;
   received: ReceivedRequest[];
-  stats: { requests: number; byStatus: Record<number, number>; times: number[] };
+  /** `times`: each request's arrival; `calls`: each request's timeline, in arrival order. */
+  stats: { requests: number; byStatus: Record<number, number>; times: number[]; calls: CallRecord[] };
   faults: Faults;
   close(): Promise<void>;
 }
@@ -53,12 +64,18 @@ const offline = new OfflineProvider();
 
 export function startProviderServer(faults: Faults = {}): ProviderServer {
   const rand = rng(faults.seed ?? 42);
-  const stats = { requests: 0, byStatus: {} as Record<number, number>, times: [] as number[] };
+  const stats = {
+    requests: 0,
+    byStatus: {} as Record<number, number>,
+    times: [] as number[],
+    calls: [] as CallRecord[],
+  };
   const window: number[] = [];
   const received: ReceivedRequest[] = [];
   const state = { faults };
-  const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const reply = (call: CallRecord, status: number, body: unknown, headers: Record<string, string> = {}) => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    (call.status = status, call.done = Date.now());
     return Response.json(body, { status, headers });
   };
 
@@ -66,15 +83,20 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     const f = state.faults;
     stats.requests++;
     stats.times.push(Date.now());
+    const call: CallRecord = { at: Date.now(), done: 0, status: 0, task: null };
+    stats.calls.push(call);
     const url = new URL(req.url);
     const body = await req.json().catch(() => ({})) as Record<string, unknown>;
     const bedrock = url.pathname.startsWith("/model/");
+    call.task = bedrock && decodeURIComponent(url.pathname).includes("titan-embed")
+      ? "embed"
+      : (typeof body.system === "string" ? body.system.match(/\[task: ([a-z_]+)\]/)?.[1] ?? null : null);
     if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
     if (f.rpmLimit) {
       const now = Date.now();
       while (window.length && window[0]! < now - 60_000) window.shift();
       if (window.length >= f.rpmLimit) {
-        return reply(429, { type: "error", error: { type: "rate_limit_error", message: "rpm limit" } }, {
+        return reply(call, 429, { type: "error", error: { type: "rate_limit_error", message: "rpm limit" } }, {
           "retry-after": String(Math.ceil((window[0]! + 60_000 - now) / 1000)),
           "x-amzn-errortype": "ThrottlingException",
         });
@@ -86,6 +108,7 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     const hit = (rate = 0) => roll >= edge && roll < (edge += rate);
     if (hit(f.rate429)) {
       return reply(
+        call,
         429,
         bedrock
           ? { message: "Too many requests" }
@@ -94,10 +117,11 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
       );
     }
     if (hit(f.rate529)) {
-      return reply(529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
+      return reply(call, 529, { type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
     }
     if (hit(f.rate500)) {
       return reply(
+        call,
         500,
         bedrock
           ? { message: "Internal error" }
@@ -109,7 +133,7 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
 
     if (bedrock && decodeURIComponent(url.pathname).includes("titan-embed")) {
       const text = String(body.inputText ?? "");
-      return reply(200, {
+      return reply(call, 200, {
         embedding: hashEmbedding(text, Number(body.dimensions ?? 768)),
         inputTextTokenCount: Math.ceil(text.length / 4),
       });
@@ -129,6 +153,7 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
     if (body.stream === true) {
       // Anthropic's streaming events, a word at a time (streamDelayMs apart).
       stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;
+      call.status = 200;
       const enc = new TextEncoder();
       const ev = (type: string, data: unknown) =>
         enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...data as object })}\n\n`);
@@ -165,12 +190,13 @@ export function startProviderServer(faults: Faults = {}): ProviderServer {
             }),
           );
           c.enqueue(ev("message_stop", {}));
+          call.done = Date.now();
           c.close();
         },
       });
       return new Response(stream, { headers: { "content-type": "text/event-stream" } });
     }
-    return reply(200, {
+    return reply(call, 200, {
       id: `msg_${stats.requests}`,
       type: "message",
       role: "assistant",

@@ -3,7 +3,7 @@ import { completeJson } from "./llm/structured.ts";
 import type { LlmProvider, LlmResult } from "./llm/types.ts";
 import type { ConversationStore } from "./store/conversations.ts";
 import { sectionsPrompt } from "../processors/prompts.ts";
-import { type ConversationStats, renderConversations, type SampleBudget, selectSample } from "../processors/sample.ts";
+import { type ConversationStats, type SampleBudget, sectionsData, selectSample } from "../processors/sample.ts";
 import { type Sections, SectionsSchema } from "../processors/schemas.ts";
 
 export async function sectionsFromSample(
@@ -17,8 +17,7 @@ export async function sectionsFromSample(
 ): Promise<{ result: LlmResult<Sections>; sampled: number; chars: number }> {
   const chosen = selectSample(pool ?? await conversations.stats(jobId), budget);
   const convs = await conversations.load(jobId, chosen.map((c) => c.conversation_id));
-  // Room for the system prompt, MEMORY and the answer within the cap.
-  const data = renderConversations(convs, (budget.capTokens - 10_000) * 4 - (memoryMd?.length ?? 0));
+  const data = sectionsData(convs, budget, memoryMd);
   const result = await completeJson(llm, {
     ...sectionsPrompt(data, memoryMd ?? undefined),
     deadline: Date.now() + 110_000,

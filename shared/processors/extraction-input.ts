@@ -433,6 +433,88 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
 }
 
 // ---------------------------------------------------------------------------------------------
+// How the extract stage packs a job's input into tasks and requests.
+
+/** Conversations per extract task (by conversation id); a task's continuations go on within its range. */
+export const CONVERSATIONS_PER_TASK = 50;
+/** Characters of conversation data per extraction request (≈ 8,000 tokens). */
+export const MAX_REQUEST_CHARS = DEFAULT_MAX_CHARS;
+
+/**
+ * The one request an extract task sends: the first batch of its range's conversations from
+ * `from` (null: the range's start), or null when nothing is left. A batch with empty text only
+ * records cuts; the task then asks nothing and its range is done.
+ */
+export function taskBatch(
+  convs: SourceConversation[],
+  skip: Record<string, number[]>,
+  from: Cursor | null,
+): ExtractionBatch | null {
+  return buildExtractionBatches(convs, { maxChars: MAX_REQUEST_CHARS, skip, start: from, maxBatches: 1 })[0] ?? null;
+}
+
+/** Orders ids as the database does (C collation: by code point), so ranges match the store's. */
+export function compareIds(a: string, b: string): number {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    if (d) return d;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * The person's messages that repeat an earlier one of the job word for word (surrounding
+ * whitespace ignored), in conversation-id then message order, the first occurrence not listed:
+ * conversation id -> message indexes. What the store finds in SQL for the start task's payloads.
+ */
+export function repeatedUserMessages(convs: SourceConversation[]): Record<string, number[]> {
+  const seen = new Set<string>();
+  const out: Record<string, number[]> = {};
+  for (const c of [...convs].sort((a, b) => compareIds(a.id, b.id))) {
+    c.messages.forEach((m, i) => {
+      const t = m.text.trim();
+      if (!PERSON_ROLES.has(m.role) || !t) return;
+      if (seen.has(t)) (out[c.id] ??= []).push(i);
+      else seen.add(t);
+    });
+  }
+  return out;
+}
+
+export interface ExtractionPlan {
+  /** Task runs besides the start task: one per range (the last one open-ended, maybe empty), one per continuation. */
+  tasks: number;
+  /** The requests those tasks send, in order (each a batch with text). */
+  requests: ExtractionBatch[];
+}
+
+/**
+ * Every request the extract stage sends for a job's conversations, found the way its tasks find
+ * them: ranges of CONVERSATIONS_PER_TASK by id, job-wide repeats skipped, then each range's chain
+ * of tasks, each sending {@link taskBatch} from where the previous one stopped.
+ */
+export function extractionPlan(convs: SourceConversation[]): ExtractionPlan {
+  const sorted = convs.filter((c) => c.messages.length).sort((a, b) => compareIds(a.id, b.id));
+  const skip = repeatedUserMessages(sorted);
+  const requests: ExtractionBatch[] = [];
+  let tasks = 0;
+  // `<=`: like the store's ranges, a count that is a multiple of the range size ends with an empty one.
+  for (let r = 0; r <= sorted.length; r += CONVERSATIONS_PER_TASK) {
+    const range = sorted.slice(r, r + CONVERSATIONS_PER_TASK);
+    for (let from: Cursor | null = null;;) {
+      tasks++;
+      const at = from?.conversation;
+      const batch = taskBatch(at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0), skip, from);
+      if (!batch?.text) break;
+      requests.push(batch);
+      if (!(from = batch.next)) break;
+    }
+  }
+  return { tasks, requests };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Parsing (the offline analyser reads requests back through this).
 
 export interface ParsedConversation {

@@ -45,6 +45,14 @@ export const QUICK_PASS_BUDGET: SampleBudget = {
   minConversations: 5,
 };
 
+/** Regenerate's sample: the top 200 conversations, within what one request holds with MEMORY. */
+export const REGENERATE_BUDGET: SampleBudget = {
+  targetTokens: 140_000,
+  capTokens: 150_000,
+  maxConversations: 200,
+  minConversations: 5,
+};
+
 /**
  * Conversations to send, in score order. Eligible: ≥ 4 messages (else the first 50 as they come).
  * Walks in score order: past the cap stops once something is chosen; past the target includes
@@ -108,4 +116,13 @@ export function renderConversations(
     total += block.length + 2;
   }
   return blocks.join("\n\n");
+}
+
+/** The conversation text of a sections request: the sample rendered within what the cap leaves for the prompt, MEMORY and the answer. */
+export function sectionsData(
+  chosen: { title: string; created_at: string | null; messages: RenderMessage[] }[],
+  budget: SampleBudget,
+  memoryMd?: string | null,
+): string {
+  return renderConversations(chosen, (budget.capTokens - 10_000) * 4 - (memoryMd?.length ?? 0));
 }

@@ -8,7 +8,8 @@
  *
  * The start task fans out one task per CONVERSATIONS_PER_TASK conversations (like chunk), with
  * the job's repeated user messages (found once, in SQL) in each payload. A task sends one
- * request of at most MAX_REQUEST_CHARS; when its conversations hold more, it enqueues a
+ * request of at most MAX_REQUEST_CHARS (extraction-input.ts `taskBatch`, which `extractionPlan`
+ * also uses to count a job's requests); when its conversations hold more, it enqueues a
  * continuation task that starts where the request stopped, so nothing is dropped and each
  * invocation's work stays bounded. Facts are attributed to the conversation whose sent text
  * shares the most words with them, stored on its first chunk. A request whose reply stays
@@ -23,18 +24,14 @@ import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../share
 import { normalizeError, PipelineError } from "../../../shared/processors/errors.ts";
 import {
   attributeFacts,
-  buildExtractionBatches,
+  CONVERSATIONS_PER_TASK,
   type Cursor,
   type InputStats,
+  taskBatch,
 } from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
 import { z } from "zod";
-
-/** Conversations per task (the continuation tasks of a range reload what is left of it). */
-const CONVERSATIONS_PER_TASK = 50;
-/** Characters of conversation data per request (≈ 8,000 tokens). */
-const MAX_REQUEST_CHARS = 32_000;
 
 const Payload = z.object({
   after: z.string().nullable(),
@@ -71,12 +68,7 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);
     const convs = await store.conversations.forExtraction(task.job_id, { ...p, from: p.from?.conversation ?? null });
-    const [batch] = buildExtractionBatches(convs, {
-      maxChars: MAX_REQUEST_CHARS,
-      skip: p.skip,
-      start: p.from ?? null,
-      maxBatches: 1,
-    });
+    const batch = taskBatch(convs, p.skip, p.from ?? null);
     const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
     if (!batch) return { ...none, input: null, next: null };
     if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask

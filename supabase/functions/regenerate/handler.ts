@@ -9,9 +9,8 @@ import { sectionsFromSample } from "../../../shared/adapters/sections.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../shared/adapters/store-stage.ts";
 import { normalizeError } from "../../../shared/processors/errors.ts";
+import { REGENERATE_BUDGET } from "../../../shared/processors/sample.ts";
 import type { Sections } from "../../../shared/processors/schemas.ts";
-
-const V2_BUDGET = { targetTokens: 140_000, capTokens: 150_000, maxConversations: 200, minConversations: 5 };
 
 /** New sections, or why there are none (the quick pass's then stay staged). */
 type Prepared = { r: LlmResult<Sections>; error: null } | { r: null; error: string };
@@ -22,7 +21,13 @@ export const regenerateStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> 
   async prepare(task, { store }) {
     const memory_md = (await store.artifacts.stagedMemory(task.job_id))?.memory_md ?? null;
     try {
-      const { result: r } = await sectionsFromSample(llm, store.conversations, task.job_id, V2_BUDGET, memory_md);
+      const { result: r } = await sectionsFromSample(
+        llm,
+        store.conversations,
+        task.job_id,
+        REGENERATE_BUDGET,
+        memory_md,
+      );
       return { r, error: null };
     } catch (err) {
       const e = normalizeError(err);

@@ -1,0 +1,163 @@
+// The model calls an import needs (bench:pipeline's bound): extraction requests packed the way
+// the extract tasks pack them, the other stages' calls, their tokens, and the least time they take.
+import assert from "node:assert/strict";
+import {
+  buildExtractionBatches,
+  compareIds,
+  CONVERSATIONS_PER_TASK,
+  extractionPlan,
+  MAX_REQUEST_CHARS,
+  parseExtractionInput,
+  repeatedUserMessages,
+  type SourceConversation,
+} from "../../shared/processors/extraction-input.ts";
+import {
+  extractionSource,
+  idealSeconds,
+  type NeededCall,
+  neededModelCalls,
+  type StoredInput,
+} from "../../shared/processors/model-calls.ts";
+import { factsPrompt } from "../../shared/processors/prompts.ts";
+import type { FactSet } from "../../shared/processors/schemas.ts";
+
+/** Prose of `n` characters that never repeats itself, different for each seed (a pseudo-random word walk). */
+const prose = (seed: number, n: number) => {
+  const words = ["garden", "river", "ticket", "violin", "harbour", "lantern", "meadow", "pepper", "saddle", "copper"];
+  let s = `Note ${seed}:`, x = seed + 1;
+  for (let i = 0; s.length < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    s += ` ${words[Math.floor(x / 65536) % words.length]}${i % 7 === 6 ? "." : ""}`;
+  }
+  return s.slice(0, n);
+};
+
+const stored = (id: string, user: string[], assistant = "Sure, tell me more about that."): StoredInput => ({
+  id,
+  title: `Title ${id}`,
+  created_at: "2024-03-05T10:00:00.000Z",
+  messages: user.flatMap((content) => [
+    { role: "user", content },
+    { role: "assistant", content: assistant },
+  ]),
+});
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `c${String(i).padStart(3, "0")}`);
+
+Deno.test("extraction plan: ranges of 50 by id, each packed into requests of at most 32,000 characters", () => {
+  // 100 conversations of one 1,000-character message: 29 fit a request, so each range of 50 takes two.
+  const convs = ids(100).reverse().map((id, i) => extractionSource(stored(id, [prose(i, 1000)])));
+  const plan = extractionPlan(convs);
+  assert.equal(plan.requests.length, 4);
+  // Two ranges of two tasks each, and the empty open-ended range a multiple of 50 leaves (as the store's ranges).
+  assert.equal(plan.tasks, 5);
+  const perRequest = plan.requests.map((r) => r.conversationIds);
+  assert.deepEqual(perRequest.map((x) => x.length), [29, 21, 29, 21]);
+  assert.deepEqual(perRequest.flat(), ids(100), "every conversation once, in id order");
+  for (const r of plan.requests) assert.ok(r.text.length <= MAX_REQUEST_CHARS);
+  // No request mixes two tasks' ranges.
+  for (const r of perRequest) {
+    assert.equal(Math.floor(ids(100).indexOf(r[0]!) / 50), Math.floor(ids(100).indexOf(r.at(-1)!) / 50));
+  }
+  assert.equal(CONVERSATIONS_PER_TASK, 50);
+});
+
+Deno.test("extraction plan: continuations send what one pass over the range would, long messages in pieces", () => {
+  const convs = ids(60).map((id, i) =>
+    extractionSource(stored(id, i % 7 === 0 ? [prose(i, 45_000), prose(i + 1000, 300)] : [prose(i, 2_500)]))
+  );
+  const plan = extractionPlan(convs);
+  const skip = repeatedUserMessages(convs);
+  const onePass = [convs.slice(0, 50), convs.slice(50)].flatMap((range) =>
+    buildExtractionBatches(range, { maxChars: MAX_REQUEST_CHARS, skip }).filter((b) => b.text)
+  );
+  assert.deepEqual(plan.requests.map((r) => r.text), onePass.map((b) => b.text));
+  // Every character the person wrote is sent (nothing here is pasted material or a repeat).
+  const sent = plan.requests.flatMap((r) => parseExtractionInput(r.text)).flatMap((c) =>
+    c.messages.filter((m) => m.role === "user").map((m) => m.text)
+  );
+  const written = convs.flatMap((c) => c.messages.filter((m) => m.role === "user").map((m) => m.text.trim()));
+  assert.equal(sent.join(""), written.join(""));
+  assert.ok(plan.requests.length > Math.ceil(written.join("").length / MAX_REQUEST_CHARS));
+});
+
+Deno.test("extraction plan: a message repeated anywhere in the job is sent once, the first in id order", () => {
+  const again = "I moved to Lisbon in March and I still love the light here.";
+  const convs: SourceConversation[] = [
+    extractionSource(stored("b", [again, "Something else entirely, about trains."])),
+    extractionSource(stored("a", ["Hello there, a first message.", `  ${again}\n`])),
+    extractionSource(stored("z", [again])),
+  ];
+  assert.deepEqual(repeatedUserMessages(convs), { b: [0], z: [0] });
+  const plan = extractionPlan(convs);
+  const sent = plan.requests.flatMap((r) => parseExtractionInput(r.text)).flatMap((c) => c.messages);
+  assert.equal(sent.filter((m) => m.text.includes("Lisbon")).length, 1);
+  // z had nothing new: it is not in any request.
+  assert.deepEqual(plan.requests.flatMap((r) => r.conversationIds), ["a", "b"]);
+});
+
+Deno.test("ids are ordered by code point, as the database's C collation orders them", () => {
+  assert.ok(compareIds("😀", "\uff5e") > 0, "an astral character sorts after U+FF5E (UTF-16 order says before)");
+  assert.ok(compareIds("B", "a") < 0);
+  assert.ok(compareIds("ab", "abc") < 0);
+  assert.equal(compareIds("x-1", "x-1"), 0);
+});
+
+const TOKENS = (c: NeededCall) => c.inputTokens;
+
+Deno.test("needed calls: quick pass, one per extraction request, memory, regenerate; tokens as the limiter estimates", () => {
+  const convs = ids(80).map((id, i) => stored(id, [prose(i, 3000), prose(i + 500, 200)]));
+  const calls = neededModelCalls(convs, { factBudgetTokens: 50_000 });
+  const plan = extractionPlan(convs.map(extractionSource));
+  assert.deepEqual(
+    calls.map((c) => c.stage),
+    ["quick_pass", ...plan.requests.map(() => "extract"), "memory", "regenerate"],
+  );
+  const extract = calls.filter((c) => c.stage === "extract");
+  plan.requests.forEach((r, i) => {
+    const req = factsPrompt(r.text);
+    const chars = req.system.length + req.messages[0]!.content.length;
+    assert.equal(extract[i]!.inputTokens, Math.ceil(chars / 4));
+    assert.equal(extract[i]!.maxTokens, 4096);
+  });
+  // The sections calls carry the sampled conversations: regenerate's larger sample, plus MEMORY when given.
+  const quick = calls[0]!, regen = calls.at(-1)!;
+  assert.ok(quick.inputTokens > 10_000 && regen.inputTokens >= quick.inputTokens);
+  const memoryMd = "## Preferences\n" + "- Likes long walks by the river at dawn.\n".repeat(200);
+  const withMemory = neededModelCalls(convs, { factBudgetTokens: 50_000, memoryMd }).at(-1)!;
+  assert.ok(TOKENS(withMemory) >= TOKENS(regen) + Math.floor(memoryMd.length / 4) - 1);
+});
+
+Deno.test("needed calls: consolidate's first reduce round when the deduplicated facts are over budget", () => {
+  const convs = [stored("only", ["I build furniture out of reclaimed oak on weekends."])];
+  const set = (n: number, tag: string): FactSet => ({
+    preferences: Array.from({ length: n }, (_, i) => `prefers option ${tag}${i} for the kitchen`),
+    projects: [],
+    dates: [],
+    beliefs: [`belief ${tag}`],
+    decisions: [],
+  });
+  // 900 distinct preferences (plus the same 900 again: dedupe leaves 900) and 2 beliefs.
+  const facts = [{ facts: set(900, "a"), date: null }, { facts: set(900, "a"), date: null }, {
+    facts: set(0, "b"),
+    date: null,
+  }];
+  const stages = (budget: number) =>
+    neededModelCalls(convs, { factBudgetTokens: budget, facts }).map((c) => c.stage).filter((s) => s === "consolidate");
+  assert.equal(stages(50_000).length, 0, "within budget: no reduce call");
+  // Over budget: ceil(900 / 400) = 3 batches of preferences, 1 of beliefs.
+  assert.equal(stages(1_000).length, 4);
+  const memory = neededModelCalls(convs, { factBudgetTokens: 1_000, facts }).find((c) => c.stage === "memory")!;
+  assert.ok(memory.inputTokens < 1_500, "MEMORY is written from facts within the budget");
+});
+
+Deno.test("ideal time: the binding one of latency over concurrency, requests per minute, tokens per minute", () => {
+  const calls: NeededCall[] = Array.from(
+    { length: 60 },
+    () => ({ stage: "extract", inputTokens: 8_000, maxTokens: 4096 }),
+  );
+  const limits = { latencyMs: 800, concurrency: 6, rpm: 50, tpm: 100_000_000 };
+  assert.equal(idealSeconds(calls, limits), 72); // 60 calls at 50 a minute
+  assert.equal(idealSeconds(calls, { ...limits, rpm: 10_000 }), 8); // 60 x 0.8 s over 6 at once
+  assert.equal(idealSeconds(calls, { ...limits, tpm: 240_000 }), 120); // 480,000 tokens at 240,000 a minute
+});
