@@ -8,7 +8,9 @@
 --   * any other (small ones, or a large one whose index is not built yet): exact distances over the
 --     halfvec copy kept in each row (about 1 us a chunk), the nearest k + 20 re-ranked with the full
 --     vectors so distances and order are exact.
--- No vector index remains on conversation_chunks, so no cached generic plan can pick one.
+-- No vector index remains on conversation_chunks, so no cached generic plan can pick one; plans
+-- are still made for each call's values (force_custom_plan): after five calls plpgsql switched to a
+-- generic plan that read a 6,000-chunk generation in 17 ms instead of 6 ms (planning costs ~0.1 ms).
 
 /*
  * public.generation_index_chunks(query_embedding, k default 200, need default 30) -> table(id, distance)
@@ -75,6 +77,7 @@ returns table (id uuid, distance double precision)
 language plpgsql stable security invoker rows 30
 set search_path = ''
 set jit = 'off'
+set plan_cache_mode = 'force_custom_plan'
 as $$
 #variable_conflict use_column
 declare
