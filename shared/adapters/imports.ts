@@ -3,6 +3,7 @@
  * conversation_id), with their ordinal in the export), skipped-conversation warnings, and the
  * import-wide totals its parallel slices add up to.
  */
+import { messageFigures } from "../processors/sample.ts";
 import type { CanonicalConversation, IngestWarning } from "../processors/ingest/types.ts";
 import type { JobInfo } from "./store/jobs.ts";
 import type { Tx } from "./tasks.ts";
@@ -49,11 +50,7 @@ async function upsertBatch(tx: Tx, job: ImportJob, conversations: ConversationRo
     created_at: c.created_at,
     updated_at: c.updated_at,
     model: c.model,
-    message_count: c.messages.length,
-    user_message_count: c.messages.filter((m) => m.role === "user").length,
-    assistant_message_count: c.messages.filter((m) => m.role === "assistant").length,
-    user_chars: c.messages.reduce((a, m) => a + (m.role === "user" ? Math.min(m.content.length, 500) : 0), 0),
-    total_chars: c.messages.reduce((a, m) => a + m.content.length, 0),
+    ...messageFigures(c.messages),
     messages: c.messages,
   }));
   await tx`

@@ -22,6 +22,7 @@ import { estimateTokens } from "./pricing.ts";
 import { factsPrompt, memoryPrompt, reducePrompt, sectionsPrompt } from "./prompts.ts";
 import {
   type ConversationStats,
+  messageFigures,
   QUICK_PASS_BUDGET,
   REGENERATE_BUDGET,
   type RenderMessage,
@@ -72,17 +73,7 @@ function call(stage: CallStage, r: LlmRequest): NeededCall {
 
 /** The sampling figures ingest stores with a conversation. */
 export function conversationStats(c: StoredInput): ConversationStats {
-  const ms = c.messages;
-  return {
-    conversation_id: c.id,
-    title: c.title,
-    created_at: c.created_at,
-    message_count: ms.length,
-    user_message_count: ms.filter((m) => m.role === "user").length,
-    assistant_message_count: ms.filter((m) => m.role === "assistant").length,
-    user_chars: ms.reduce((a, m) => a + (m.role === "user" ? Math.min(m.content.length, 500) : 0), 0),
-    total_chars: ms.reduce((a, m) => a + m.content.length, 0),
-  };
+  return { conversation_id: c.id, title: c.title, created_at: c.created_at, ...messageFigures(c.messages) };
 }
 
 /** What extract reads of a stored conversation: the person's texts whole, the last 400 characters (code points, as SQL's `right`) of others. */

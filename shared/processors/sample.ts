@@ -21,6 +21,25 @@ export interface RenderMessage {
   content: string;
 }
 
+/** A conversation's message figures, as ingest stores them beside it and sampling scores them. */
+export function messageFigures(
+  messages: readonly RenderMessage[],
+): Omit<ConversationStats, "conversation_id" | "title" | "created_at"> {
+  let user = 0, assistant = 0, userChars = 0, totalChars = 0;
+  for (const m of messages) {
+    if (m.role === "user") (user++, userChars += Math.min(m.content.length, 500));
+    else if (m.role === "assistant") assistant++;
+    totalChars += m.content.length;
+  }
+  return {
+    message_count: messages.length,
+    user_message_count: user,
+    assistant_message_count: assistant,
+    user_chars: userChars,
+    total_chars: totalChars,
+  };
+}
+
 /** SPEC §3.2 score: engagement first, recency as the tie-break. */
 export function score(c: ConversationStats): number {
   return 10 * c.message_count + c.user_chars + 20 * Math.min(c.user_message_count, c.assistant_message_count) +

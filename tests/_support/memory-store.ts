@@ -4,6 +4,7 @@
  * person, the generation swap), held in plain maps. tests/adapters/store_contract.test.ts runs the
  * same assertions on it and on the Postgres store, so the two cannot drift apart.
  */
+import { messageFigures } from "../../shared/processors/sample.ts";
 import type { PipelineStore } from "../../shared/adapters/store/mod.ts";
 import { type ArtifactName, artifactStore } from "../../shared/adapters/store/artifacts.ts";
 import type { ConversationChunks } from "../../shared/adapters/store/chunks.ts";
@@ -184,19 +185,12 @@ export class MemoryStore {
       window: () => Promise.resolve(null),
       stats: (jobId) =>
         Promise.resolve(
-          this.jobConversations(jobId).map((r) => {
-            const m = r.messages;
-            return {
-              conversation_id: r.conversation_id,
-              title: r.title,
-              created_at: r.created_at,
-              message_count: m.length,
-              user_message_count: m.filter((x) => x.role === "user").length,
-              assistant_message_count: m.filter((x) => x.role === "assistant").length,
-              user_chars: m.reduce((a, x) => a + (x.role === "user" ? Math.min(x.content.length, 500) : 0), 0),
-              total_chars: m.reduce((a, x) => a + x.content.length, 0),
-            };
-          }),
+          this.jobConversations(jobId).map((r) => ({
+            conversation_id: r.conversation_id,
+            title: r.title,
+            created_at: r.created_at,
+            ...messageFigures(r.messages),
+          })),
         ),
       load: (jobId, ids) => {
         const byId = new Map(this.jobConversations(jobId).map((r) => [r.conversation_id, r]));

@@ -73,22 +73,25 @@ export interface QuickWindow {
 
 const iso = (t: string | Date) => new Date(t).toISOString();
 
+/** A raw_conversations row's sampling figures, typed. */
+const statsRow = (r: Record<string, unknown>): ConversationStats => ({
+  conversation_id: String(r.conversation_id),
+  title: String(r.title),
+  created_at: iso(r.created_at as string),
+  message_count: Number(r.message_count),
+  user_message_count: Number(r.user_message_count),
+  assistant_message_count: Number(r.assistant_message_count),
+  user_chars: Number(r.user_chars),
+  total_chars: Number(r.total_chars),
+});
+
 export function postgresConversations(conn: Conn): ConversationStore {
   return {
     async stats(jobId) {
       const rows = await conn`select conversation_id, title, created_at, message_count, user_message_count,
                                      assistant_message_count, user_chars, total_chars::float8 as total_chars
                                 from public.raw_conversations where job_id = ${jobId}`;
-      return rows.map((r) => ({
-        conversation_id: String(r.conversation_id),
-        title: String(r.title),
-        created_at: iso(r.created_at),
-        message_count: Number(r.message_count),
-        user_message_count: Number(r.user_message_count),
-        assistant_message_count: Number(r.assistant_message_count),
-        user_chars: Number(r.user_chars),
-        total_chars: Number(r.total_chars),
-      }));
+      return rows.map(statsRow);
     },
     async load(jobId, ids) {
       const rows = await conn`select conversation_id, title, created_at, messages from public.raw_conversations
@@ -144,16 +147,7 @@ export function postgresConversations(conn: Conn): ConversationStore {
                                order by ordinal nulls last, imported_at, conversation_id
                                limit ${QUICK_WINDOW_MAX_CONVERSATIONS}`;
       return {
-        stats: rows.map((r) => ({
-          conversation_id: String(r.conversation_id),
-          title: String(r.title),
-          created_at: iso(r.created_at),
-          message_count: Number(r.message_count),
-          user_message_count: Number(r.user_message_count),
-          assistant_message_count: Number(r.assistant_message_count),
-          user_chars: Number(r.user_chars),
-          total_chars: Number(r.total_chars),
-        })),
+        stats: rows.map(statsRow),
         order: windowOrder(rows.map((r) => ({ read_at: iso(r.imported_at), created_at: iso(r.created_at) }))),
       };
     },
