@@ -87,7 +87,7 @@ const log = (event: string, fields: Record<string, unknown>) => console.log(JSON
  * then keeps to its wall budget). Counts every request the worker serves at once, so beside
  * other requests it over-estimates this one's share: the loop stops early, never late.
  */
-function cpuNow(): number | null {
+export function cpuNow(): number | null {
   try {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1000;

@@ -14,9 +14,9 @@
  * Slices finish in any order. Rows carry their ordinal in the export; the import-wide checks
  * (did any conversation survive?) run in whichever slice completes last.
  */
-import process from "node:process";
 import { importTotalsIfLast, recordWarnings, upsertConversations } from "../../../shared/adapters/imports.ts";
 import { type JobInfo, postgresJobs } from "../../../shared/adapters/store/jobs.ts";
+import { Phases } from "../../../shared/adapters/phases.ts";
 import { createStageHandler } from "../../../shared/adapters/stage-handler.ts";
 import type { ObjectStore } from "../../../shared/adapters/storage.ts";
 import { enqueueContinuation, type NewTask } from "../../../shared/adapters/tasks.ts";
@@ -54,42 +54,6 @@ interface Prepared {
   ms: Phases;
 }
 
-const cpuNow = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
-
-/**
- * Wall and CPU milliseconds per phase of a slice, kept in the task's result (`ms`, `cpu_ms`):
- * where an import's time went, per slice. CPU is the worker process's, GC threads included.
- * Phases: open (job row, Storage), scan (read, inflate, cut), handoff (next task committed),
- * parse (JSON.parse, canonical form), write (rows to Postgres), between (batch bookkeeping and
- * the wait between prepare and the transaction), finish (warnings, import totals).
- */
-class Phases {
-  private wall: Record<string, number> = {};
-  private cpu: Record<string, number> = {};
-  private w = performance.now();
-  private c = cpuNow();
-  private started = Date.now();
-
-  /** Charges the time since the previous mark to `phase`. */
-  mark(phase: string): void {
-    const w = performance.now(), c = cpuNow();
-    this.wall[phase] = (this.wall[phase] ?? 0) + w - this.w;
-    this.cpu[phase] = (this.cpu[phase] ?? 0) + c - this.c;
-    this.w = w;
-    this.c = c;
-  }
-
-  /** Per-phase figures, and when the slice started and ended (epoch ms: slices' overlap). */
-  report(): { ms: Record<string, number>; cpu_ms: Record<string, number>; started_at: number; ended_at: number } {
-    const round = (o: Record<string, number>) =>
-      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v)]));
-    return { ms: round(this.wall), cpu_ms: round(this.cpu), started_at: this.started, ended_at: Date.now() };
-  }
-}
-
 export function ingestHandler(store: ObjectStore) {
   return createStageHandler({
     stages: ["ingest"],
@@ -113,7 +77,7 @@ export function ingestHandler(store: ObjectStore) {
       return { job, scanned, next, ms };
     },
     async process(task, tx, prepared) {
-      const { job, scanned, next, ms } = prepared as Prepared;
+      const { job, scanned, next, ms } = prepared;
       const warnings: IngestWarning[] = [];
       let kept = 0, shaped = 0, messages = 0, kind = scanned.kind;
       const opts = { fallbackTime: job.created_at };
