@@ -2,7 +2,7 @@
 -- it returns, whatever other users hold in the shared table (the shared HNSW index once returned
 -- other users' neighbours and the user filter then left a small user with a few results).
 begin;
-select plan(23);
+select plan(25);
 
 -- Vectors with topic structure, as embeddings have: 30 random topic centres, each chunk a centre
 -- plus noise; the query is near one centre.
@@ -99,16 +99,21 @@ select is(array(select id from public.nearest_chunks((select v from q), 10)), (s
   'and still gets exactly her own exact-search ids');
 reset role;
 
--- A walk that misses the nearest region: remove ben's 10 nearest from the graph's table (the probe
--- keeps them, as it would keep some of a region the walk cannot reach).
-select format('delete from private.%I where id = any(%L)', :'ben_rel', (select ids from exact where uid = :'ben')) as del \gset
-:del;
-select format('insert into private.%I select id, embedding_half from public.conversation_chunks where id = any(%L)',
+-- A walk that misses a region: the probe table is given ben's 10 nearest under ids the walk never
+-- returns (as it would hold some of a region the graph cannot reach), so it finds vectors nearer
+-- than the walk's answers that the walk did not return.
+select format('insert into private.%I select gen_random_uuid(), embedding_half from public.conversation_chunks where id = any(%L)',
               :'ben_rel' || '_probe', (select ids from exact where uid = :'ben')) as ins \gset
+select tests.authenticate_as(:'ben');
+select is((select bool_or(exact)::text from public.generation_index_chunks((select v from q), 600, 10)), 'false',
+  'a walk that meets nothing nearer in the probe answers by itself');
+reset role;
 :ins;
 select tests.authenticate_as(:'ben');
+select is((select bool_and(exact)::text || ' ' || count(*) from public.generation_index_chunks((select v from q), 600, 10)),
+  'true 600', 'when the probe holds nearer vectors the walk did not return, the table is scanned exactly instead');
 select is(array(select id from public.nearest_chunks((select v from q), 10)), (select ids from exact where uid = :'ben'),
-  'a walk that missed the nearest chunks (the probe found them) is answered exactly');
+  'and the search gets exactly the exact-search ids');
 reset role;
 
 -- The index goes with its generation.
