@@ -4,7 +4,7 @@
  * person, the generation swap), held in plain maps. tests/adapters/store_contract.test.ts runs the
  * same assertions on it and on the Postgres store, so the two cannot drift apart.
  */
-import { messageFigures } from "../../shared/processors/sample.ts";
+import { messageFigures, score } from "../../shared/processors/sample.ts";
 import type { PipelineStore } from "../../shared/adapters/store/mod.ts";
 import { type ArtifactName, artifactStore } from "../../shared/adapters/store/artifacts.ts";
 import type { ConversationChunks } from "../../shared/adapters/store/chunks.ts";
@@ -183,6 +183,17 @@ export class MemoryStore {
     conversations: {
       // Jobs here are past ingest: the quick pass's early window is exercised on Postgres (e2e).
       window: () => Promise.resolve(null),
+      sampleCandidates: (jobId, limit) => {
+        const all = this.jobConversations(jobId).map((r) => ({
+          conversation_id: r.conversation_id,
+          title: r.title,
+          created_at: r.created_at,
+          ...messageFigures(r.messages),
+        }));
+        const eligible = all.filter((c) => c.message_count >= 4)
+          .sort((a, b) => score(b) - score(a) || (a.conversation_id < b.conversation_id ? -1 : 1));
+        return Promise.resolve(eligible.length ? eligible.slice(0, limit) : all.slice(0, 50));
+      },
       stats: (jobId) =>
         Promise.resolve(
           this.jobConversations(jobId).map((r) => ({

@@ -152,6 +152,8 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     ]);
     assert.equal(stats[2]!.total_chars, 5 + 453 + 25 + 9);
     assert.equal(stats[0]!.created_at, "2026-01-01T10:00:00.000Z");
+    // Sample candidates: only conversations of 4+ messages, best score first, at most `limit`.
+    assert.deepEqual((await s.sampleCandidates(job.id, 10)).map((x) => x.conversation_id), ["c3"]);
 
     const loaded = await s.load(job.id, ["c3", "missing", "c1"]);
     assert.deepEqual(loaded.map((c) => c.conversation_id), ["c3", "c1"]);

@@ -36,6 +36,12 @@ export function payloadRange(payload: Record<string, unknown>): KeyRange {
 export interface ConversationStore {
   /** Every conversation's sampling figures. */
   stats(jobId: string): Promise<ConversationStats[]>;
+  /**
+   * What a sample is drawn from, bounded whatever the export's size: the `limit` eligible
+   * conversations (≥ 4 messages) with the best sampling score (processors/sample.ts `score`),
+   * best first; when none is eligible, the first 50 in file order (selectSample's fallback).
+   */
+  sampleCandidates(jobId: string, limit: number): Promise<ConversationStats[]>;
   /** The conversations of `ids`, in that order; ids not stored are left out. */
   load(jobId: string, ids: string[]): Promise<StoredConversation[]>;
   /** Keyset ranges of `per` conversations each (by conversation id), the last open-ended. */
@@ -92,6 +98,20 @@ export function postgresConversations(conn: Conn): ConversationStore {
                                      assistant_message_count, user_chars, total_chars::float8 as total_chars
                                 from public.raw_conversations where job_id = ${jobId}`;
       return rows.map(statsRow);
+    },
+    async sampleCandidates(jobId, limit) {
+      // The score in SQL, so a 300,000-conversation export is not loaded into a function to be sorted.
+      const rows = await conn`select conversation_id, title, created_at, message_count, user_message_count,
+                                     assistant_message_count, user_chars, total_chars::float8 as total_chars
+                                from public.raw_conversations where job_id = ${jobId} and message_count >= 4
+                               order by 10 * message_count + user_chars + 20 * least(user_message_count, assistant_message_count)
+                                        + extract(epoch from created_at) / 1e12 desc, conversation_id
+                               limit ${limit}`;
+      if (rows.length) return rows.map(statsRow);
+      return (await conn`select conversation_id, title, created_at, message_count, user_message_count,
+                                assistant_message_count, user_chars, total_chars::float8 as total_chars
+                           from public.raw_conversations where job_id = ${jobId}
+                          order by ordinal nulls last, conversation_id limit 50`).map(statsRow);
     },
     async load(jobId, ids) {
       const rows = await conn`select conversation_id, title, created_at, messages from public.raw_conversations
