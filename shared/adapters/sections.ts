@@ -19,7 +19,7 @@ export async function sectionsFromSample(
   jobId: string,
   budget: SampleBudget,
   memoryMd?: string | null,
-  /** The conversations to sample from (the quick pass's first window); default: all of the job's. */
+  /** The conversations to sample from (the quick pass's first window); default: the job's best SAMPLE_CANDIDATES. */
   pool?: ConversationStats[],
 ): Promise<{ result: LlmResult<Sections>; sampled: number; chars: number }> {
   const chosen = selectSample(pool ?? await conversations.sampleCandidates(jobId, SAMPLE_CANDIDATES), budget);

@@ -9,7 +9,7 @@
  * the file's beginning, so the quick pass samples it and then:
  *  - newest-first: the window holds the person's recent conversations and its sections stand;
  *  - oldest-first or unknown: the first chat still comes from the window (old conversations are
- *    still the person), and the quick pass runs again over everything once ingest has read the
+ *    still the person), and the quick pass runs again over the whole export once ingest has read the
  *    whole file, so the quick SoulPrint reflects the recent conversations too.
  */
 

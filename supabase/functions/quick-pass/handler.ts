@@ -5,7 +5,7 @@
  *
  * On a large export it starts while ingest is still running, once ingest has read the first window
  * (private.early_stages), and samples that window. When the window does not look newest-first it
- * adds a refresh task, which runs at the stage's turn (after ingest) over every conversation.
+ * adds a refresh task, which runs at the stage's turn (after ingest) over the whole export.
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import type { LlmProvider, LlmResult } from "../../../shared/adapters/llm/types.ts";
