@@ -328,7 +328,7 @@ export class MemoryStore {
           found.forEach((r, i) => Object.assign(r!, { embedding: [...rows[i]!.vector], embedding_model: model }));
         }),
       // The index itself lives in Postgres (search is tested there); here, which jobs would get one.
-      buildVectorIndex: (jobId) => {
+      buildVectorIndex: (jobId, _timeoutMs) => {
         const vectors = this.chunks.filter((r) => r.job_id === jobId && r.embedding).length;
         return Promise.resolve({ built: vectors > this.exactSearchMaxChunks, vectors, build_ms: 0 });
       },

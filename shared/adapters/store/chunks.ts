@@ -1,6 +1,7 @@
 /** A job's searchable chunks (public.conversation_chunks) and their embeddings. */
 import type { Chunk } from "../../processors/chunk.ts";
 import { PipelineError } from "../../processors/errors.ts";
+import type postgres from "postgres";
 import type { Conn } from "../db.ts";
 import { type KeyRange, rangesFromBounds, type StoredConversation } from "./conversations.ts";
 import type { JobInfo } from "./jobs.ts";
@@ -41,16 +42,19 @@ export interface ChunkStore {
   storeEmbeddings(model: string, rows: { id: string; vector: number[] }[]): Promise<void>;
   /**
    * Builds (or rebuilds) the job's own vector index when it holds more vectors than exact search
-   * serves well (private.build_generation_vector_index); a smaller job gets none.
+   * serves well (private.build_generation_vector_index); a smaller job gets none. A build that
+   * would run past `timeoutMs` is abandoned (nothing kept, `timed_out`): the generation is then
+   * searched exactly, which is right, only slower, and the import goes on.
    */
-  buildVectorIndex(jobId: string): Promise<VectorIndexBuild>;
+  buildVectorIndex(jobId: string, timeoutMs: number): Promise<VectorIndexBuild>;
 }
 
 export interface VectorIndexBuild {
-  /** False when the generation is small enough for exact search. */
+  /** False when the generation is small enough for exact search, or the build ran out of time. */
   built: boolean;
   vectors: number;
   build_ms: number;
+  timed_out?: boolean;
 }
 
 export function postgresChunks(conn: Conn): ChunkStore {
@@ -119,10 +123,29 @@ export function postgresChunks(conn: Conn): ChunkStore {
       const [r] = await conn`select private.embedding_dimension() as d`;
       return Number(r?.d);
     },
-    async buildVectorIndex(jobId) {
-      const [r] = await conn`select private.build_generation_vector_index(${jobId}) as b`;
-      const b = r!.b as Record<string, unknown>;
-      return { built: b.built === true, vectors: Number(b.vectors), build_ms: Number(b.build_ms) };
+    async buildVectorIndex(jobId, timeoutMs) {
+      // Bounded by a statement timeout inside a savepoint, so a build too large for one invocation
+      // (the function's wall limit would kill it mid-build, and every retry the same) gives up
+      // cleanly and leaves the task's transaction usable.
+      const build = async (sp: postgres.TransactionSql) => {
+        const [t] = await sp`select current_setting('statement_timeout') as was,
+                                    set_config('statement_timeout', ${
+          String(Math.max(1, Math.round(timeoutMs)))
+        }, true)`;
+        const [r] = await sp`select private.build_generation_vector_index(${jobId}) as b`;
+        await sp`select set_config('statement_timeout', ${String(t!.was)}, true)`;
+        return r!.b as Record<string, unknown>;
+      };
+      const t0 = Date.now();
+      try {
+        const b = "savepoint" in conn
+          ? await (conn as postgres.TransactionSql).savepoint(build)
+          : await (conn as postgres.Sql).begin(build);
+        return { built: b.built === true, vectors: Number(b.vectors), build_ms: Number(b.build_ms) };
+      } catch (err) {
+        if ((err as { code?: string }).code !== "57014") throw err; // query_canceled: the timeout
+        return { built: false, vectors: 0, build_ms: Date.now() - t0, timed_out: true };
+      }
     },
     async storeEmbeddings(model, rows) {
       if (!rows.length) return;

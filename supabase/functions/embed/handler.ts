@@ -12,6 +12,13 @@ import { payloadRange } from "../../../shared/adapters/store/conversations.ts";
 import { PipelineError } from "../../../shared/processors/errors.ts";
 import { embeddingInput } from "../../../shared/processors/embedding-input.ts";
 
+/**
+ * Longest a vector index build may take: one invocation must end inside the platform's 150 s
+ * wall limit. 78,000 vectors build in 18-35 s; a generation that would take longer is left to
+ * exact search (the task completes with `timed_out`).
+ */
+export const VECTOR_INDEX_BUILD_MS = 110_000;
+
 /** A batch's chunk ids and their vectors (null for the start task and vector_index, which embed nothing). */
 type Prepared = { ids: string[]; e: Embedding } | null;
 
@@ -24,7 +31,9 @@ export const embedStage = (embedder: Embedder): TwoPhaseStoreStage<Prepared> => 
     return { ids: rows.map((r) => r.id), e };
   },
   async process(task, store, pre) {
-    if (task.stage === "vector_index") return { result: { ...await store.chunks.buildVectorIndex(task.job_id) } };
+    if (task.stage === "vector_index") {
+      return { result: { ...await store.chunks.buildVectorIndex(task.job_id, VECTOR_INDEX_BUILD_MS) } };
+    }
     if (pre === null) {
       const dim = await store.chunks.embeddingDimension();
       if (dim !== embedder.dimension) {
