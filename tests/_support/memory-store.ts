@@ -4,7 +4,7 @@
  * person, the generation swap), held in plain maps. tests/adapters/store_contract.test.ts runs the
  * same assertions on it and on the Postgres store, so the two cannot drift apart.
  */
-import { messageFigures, score } from "../../shared/processors/sample.ts";
+import { type ConversationStats, messageFigures, score } from "../../shared/processors/sample.ts";
 import type { PipelineStore } from "../../shared/adapters/store/mod.ts";
 import { type ArtifactName, artifactStore } from "../../shared/adapters/store/artifacts.ts";
 import type { ConversationChunks } from "../../shared/adapters/store/chunks.ts";
@@ -144,6 +144,16 @@ export class MemoryStore {
     return j;
   }
 
+  /** Each of the job's conversations with its sampling figures, as raw_conversations stores them. */
+  private statsOf(jobId: string): ConversationStats[] {
+    return this.jobConversations(jobId).map((r) => ({
+      conversation_id: r.conversation_id,
+      title: r.title,
+      created_at: r.created_at,
+      ...messageFigures(r.messages),
+    }));
+  }
+
   private jobConversations(jobId: string, range: KeyRange = { after: null, upto: null }) {
     return this.conversations
       .filter((r) =>
@@ -184,25 +194,12 @@ export class MemoryStore {
       // Jobs here are past ingest: the quick pass's early window is exercised on Postgres (e2e).
       window: () => Promise.resolve(null),
       sampleCandidates: (jobId, limit) => {
-        const all = this.jobConversations(jobId).map((r) => ({
-          conversation_id: r.conversation_id,
-          title: r.title,
-          created_at: r.created_at,
-          ...messageFigures(r.messages),
-        }));
+        const all = this.statsOf(jobId);
         const eligible = all.filter((c) => c.message_count >= 4)
           .sort((a, b) => score(b) - score(a) || (a.conversation_id < b.conversation_id ? -1 : 1));
         return Promise.resolve(eligible.length ? eligible.slice(0, limit) : all.slice(0, 50));
       },
-      stats: (jobId) =>
-        Promise.resolve(
-          this.jobConversations(jobId).map((r) => ({
-            conversation_id: r.conversation_id,
-            title: r.title,
-            created_at: r.created_at,
-            ...messageFigures(r.messages),
-          })),
-        ),
+      stats: (jobId) => Promise.resolve(this.statsOf(jobId)),
       load: (jobId, ids) => {
         const byId = new Map(this.jobConversations(jobId).map((r) => [r.conversation_id, r]));
         return Promise.resolve(ids.flatMap((id) => {
