@@ -172,10 +172,14 @@ export function postgresConversations(conn: Conn): ConversationStore {
       };
     },
     async repeatedUserMessages(jobId, bounds) {
-      // Ranges are compared in SQL so the collation is the ranges' own.
-      const rows =
-        await conn`select (select count(*)::int from unnest(${bounds}::text[]) b where b < t.conversation_id) as range,
-               t.conversation_id, t.idx from (
+      // Ranges are compared in SQL so the collation is the ranges' own. A range is (after, upto], so
+      // its number is how many bounds sort strictly before the id: width_bucket's binary search
+      // counts those at or before it, less one when the id is a bound itself. (Counting the bounds
+      // row by row took 50 s on a 1 GB import: 424,000 repeated messages against 1,200 bounds.)
+      const rows = await conn`with b as (select ${bounds}::text[] as a)
+        select width_bucket(t.conversation_id, b.a)
+                 - coalesce(b.a[width_bucket(t.conversation_id, b.a)] = t.conversation_id, false)::int as range,
+               t.conversation_id, t.idx from b, (
           select r.conversation_id, m.ord::int - 1 as idx,
                  row_number() over (partition by md5(regexp_replace(m.e->>'content', '^[[:space:]]+|[[:space:]]+$', '', 'g'))
                                     order by r.conversation_id, m.ord) as rn
