@@ -63,29 +63,29 @@ export class TitanEmbedder implements Embedder {
     const vectors: number[][] = [];
     let tokens = 0, calls = 0;
     for (const inputText of texts) { // Titan v2 takes one text per call
-      const { value, calls: c } = await withRetries(() =>
-        this.client.send(
+      const estimated = estimateTokens(inputText.length);
+      const { value: out, calls: c } = await withRetries(async () => {
+        const res = await this.client.send(
           new InvokeModelCommand({
             modelId: this.model,
             contentType: "application/json",
             accept: "application/json",
             body: JSON.stringify({ inputText, dimensions: this.dimension, normalize: true }),
           }),
-        ), {
+        );
+        return JSON.parse(new TextDecoder().decode(res.body)) as { embedding: number[]; inputTextTokenCount?: number };
+      }, {
         limiter: this.o.limiter,
         key: `bedrock:${this.model}`,
-        estimatedTokens: estimateTokens(inputText.length),
+        estimatedTokens: estimated,
+        usedTokens: (o) => o.inputTextTokenCount ?? estimated,
         deadline,
       });
-      const out = JSON.parse(new TextDecoder().decode(value.body)) as {
-        embedding: number[];
-        inputTextTokenCount?: number;
-      };
       if (out.embedding.length !== this.dimension) {
         throw new Error(`embedding has ${out.embedding.length} dimensions, expected ${this.dimension}`);
       }
       vectors.push(out.embedding);
-      tokens += out.inputTextTokenCount ?? estimateTokens(inputText.length);
+      tokens += out.inputTextTokenCount ?? estimated;
       calls += c;
     }
     return { vectors, tokens, costUsd: embeddingCostUsd(this.o.prices, tokens), calls };

@@ -305,6 +305,33 @@ Deno.test("shared rate limit in Postgres: 4 concurrent workers stay within the c
   }
 });
 
+Deno.test("shared rate limit: a call's unused reservation goes back to the tokens bucket, an overrun is taken", async () => {
+  const db = createDb({ dbUrl: DB_URL }, 2);
+  try {
+    await withServer({}, async (url) => {
+      const tpm = 60_000; // a bucket of 10,000 tokens
+      const model = `test-${crypto.randomUUID()}`;
+      const limiter = new PostgresRateLimiter(db, { rpm: 6000, tpm });
+      const bucket = async () =>
+        Number((await db`select tokens from private.rate_buckets where key = ${`anthropic:${model}:tpm`}`)[0]!.tokens);
+      const p = new AnthropicProvider({ apiKey: "k", baseUrl: url, model, prices: DEFAULT_PRICES, limiter });
+      const r = await p.complete({ ...request("facts"), maxTokens: 4000 });
+      const used = r.usage.input_tokens + r.usage.output_tokens;
+      // Reserved: the prompt's estimate + 4,000; held now: only what the answer used (plus a few ms of refill).
+      const left = await bucket();
+      assert.ok(used < 4000, `the answer used ${used} tokens`);
+      assert.ok(left >= 10_000 - used - 1 && left <= 10_000, `bucket ${left} after a call that used ${used}`);
+      // Settling more than was reserved takes the difference, below zero if need be.
+      await limiter.settle(`anthropic:${model}`, 100, 20_000);
+      assert.ok((await bucket()) < 0);
+      // The next request then waits for the refill instead of starting.
+      assert.equal(await limiter.acquire(`anthropic:${model}`, 100, Date.now() + 50), false);
+    });
+  } finally {
+    await db.end();
+  }
+});
+
 Deno.test("embedders: offline and Titan (protocol server) give normalised vectors of the configured dimension", async () => {
   await withServer({}, async (url) => {
     const titan = new TitanEmbedder({

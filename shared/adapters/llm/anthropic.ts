@@ -50,6 +50,7 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
       limiter: this.o.limiter,
       key: `anthropic:${this.model}`,
       estimatedTokens: est,
+      usedTokens: (m) => m.usage.input_tokens + m.usage.output_tokens,
       deadline: req.deadline ?? Date.now() + 90_000,
     });
     const text = msg.content.map((b) => (b.type === "text" ? b.text : "")).join("");

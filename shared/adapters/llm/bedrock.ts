@@ -44,28 +44,27 @@ export class BedrockProvider implements LlmProvider {
       messages: req.messages,
     });
     const est = Math.ceil(body.length / 4) + (req.maxTokens ?? 2048);
-    const { value: out, calls } = await withRetries(
-      () =>
-        this.client.send(
+    type Answer = { content: { type: string; text?: string }[]; usage: { input_tokens: number; output_tokens: number } };
+    const { value: msg, calls } = await withRetries(
+      async () => {
+        const out = await this.client.send(
           new InvokeModelCommand({
             modelId: this.model,
             contentType: "application/json",
             accept: "application/json",
             body,
           }),
-        ),
+        );
+        return JSON.parse(new TextDecoder().decode(out.body)) as Answer;
+      },
       {
         limiter: this.o.limiter,
         key: `bedrock:${this.model}`,
         estimatedTokens: est,
+        usedTokens: (m) => m.usage.input_tokens + m.usage.output_tokens,
         deadline: req.deadline ?? Date.now() + 90_000,
       },
     );
-    const msg = JSON.parse(new TextDecoder().decode(out.body)) as {
-      content: { type: string; text?: string }[];
-      usage: { input_tokens: number; output_tokens: number };
-      model?: string;
-    };
     const text = msg.content.map((b) => (b.type === "text" ? b.text ?? "" : "")).join("");
     const usage = { input_tokens: msg.usage.input_tokens, output_tokens: msg.usage.output_tokens };
     return {

@@ -35,10 +35,12 @@ export function describeFailure(err: unknown): ProviderFailure {
 
 const RETRIABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
 
-export interface RetryOptions {
+export interface RetryOptions<T = unknown> {
   limiter: RateLimiter;
   key: string;
   estimatedTokens: number;
+  /** Tokens the answer reports it used; the reservation is then settled (given back or topped up). */
+  usedTokens?: (value: T) => number;
   deadline: number;
   /** @default 1000 */
   baseMs?: number;
@@ -46,7 +48,7 @@ export interface RetryOptions {
   capMs?: number;
 }
 
-export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): Promise<{ value: T; calls: number }> {
+export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions<T>): Promise<{ value: T; calls: number }> {
   const base = o.baseMs ?? 1000, cap = o.capMs ?? 20_000;
   let last: ProviderFailure | null = null;
   for (let attempt = 0;; attempt++) {
@@ -56,8 +58,9 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
         `rate limit for ${o.key} leaves no room before the task's deadline`,
       );
     }
+    let value: T;
     try {
-      return { value: await call(), calls: attempt + 1 };
+      value = await call();
     } catch (err) {
       last = describeFailure(err);
       const retriable = last.timeout || last.status === null || RETRIABLE.has(last.status);
@@ -82,6 +85,10 @@ export async function withRetries<T>(call: () => Promise<T>, o: RetryOptions): P
         );
       }
       await new Promise((r) => setTimeout(r, wait));
+      continue;
     }
+    // A failed attempt keeps its reservation (the provider may have done the work).
+    if (o.usedTokens) await o.limiter.settle(o.key, o.estimatedTokens, o.usedTokens(value));
+    return { value, calls: attempt + 1 };
   }
 }
