@@ -1,8 +1,7 @@
 /**
- * ObjectStore: byte ranges of uploaded objects, through supabase-js's Storage client (HTTP
- * Range requests), so a function never holds a whole export in memory.
+ * ObjectStore: byte ranges of uploaded objects, through the Storage API's HTTP Range requests,
+ * so a function never holds a whole export in memory.
  */
-import { StorageClient } from "@supabase/storage-js";
 import { PipelineError } from "../processors/errors.ts";
 import type { ImportObject } from "../processors/import-path.ts";
 
@@ -23,39 +22,40 @@ export interface ObjectStore {
 export class SupabaseObjectStore implements ObjectStore {
   constructor(private url: string, private serviceKey: string, private fetchImpl: typeof fetch = fetch) {}
 
-  /** One ranged download; the Content-Range of the reply is captured for the object's size. */
+  /**
+   * One ranged download (Storage API `GET /object/{bucket}/{key}` with a Range header); the
+   * Content-Range of the reply gives the object's size. Plain fetch rather than storage-js's
+   * download(), which hands the body over as a Blob: the Blob and its copy cost twice the CPU per
+   * byte (28 against 14 ms for 8 MB), on the path every slice of an import reads.
+   */
   private async ranged(
     { bucket, encodedKey }: ImportObject,
     range: string,
   ): Promise<{ bytes: Uint8Array; total: number | null; status: number }> {
-    let status = 0, contentRange: string | null = null;
-    const capture: typeof fetch = async (input, init) => {
-      const res = await this.fetchImpl(input, { ...init, signal: AbortSignal.timeout(60_000) });
-      status = res.status;
-      contentRange = res.headers.get("content-range");
-      return res;
-    };
-    const client = new StorageClient(`${this.url}/storage/v1`, {
-      apikey: this.serviceKey,
-      Authorization: `Bearer ${this.serviceKey}`,
-      Range: range,
-    }, capture);
-    // storage-js puts the key into the URL as given: it must already be encoded.
-    const { data, error } = await client.from(bucket).download(encodedKey);
-    const total = contentRange ? Number(String(contentRange).split("/")[1]) : null;
-    if (error) {
-      if (status === 404 || status === 400) {
-        throw new PipelineError(
-          "EXPORT_NOT_FOUND",
-          "the uploaded export was not found in storage (deleted, or the upload did not finish)",
-        );
-      }
-      if (status === 416) return { bytes: new Uint8Array(0), total: Number.isFinite(total) ? total : 0, status };
-      throw new PipelineError("STORAGE_UNAVAILABLE", `storage read failed (${status || error.message})`, {
-        cause: error,
+    let res: Response;
+    try {
+      // The key is already percent-encoded (importObject): it goes into the URL as it is.
+      res = await this.fetchImpl(`${this.url}/storage/v1/object/${encodeURIComponent(bucket)}/${encodedKey}`, {
+        headers: { apikey: this.serviceKey, authorization: `Bearer ${this.serviceKey}`, range },
+        signal: AbortSignal.timeout(60_000),
       });
+    } catch (err) {
+      throw new PipelineError("STORAGE_UNAVAILABLE", `storage read failed (${(err as Error).message})`, { cause: err });
     }
-    return { bytes: new Uint8Array(await data.arrayBuffer()), total: Number.isFinite(total) ? total : null, status };
+    const { status } = res;
+    const total = Number(res.headers.get("content-range")?.split("/")[1] ?? NaN);
+    if (status === 200 || status === 206) {
+      return { bytes: new Uint8Array(await res.arrayBuffer()), total: Number.isFinite(total) ? total : null, status };
+    }
+    await res.body?.cancel();
+    if (status === 404 || status === 400) {
+      throw new PipelineError(
+        "EXPORT_NOT_FOUND",
+        "the uploaded export was not found in storage (deleted, or the upload did not finish)",
+      );
+    }
+    if (status === 416) return { bytes: new Uint8Array(0), total: Number.isFinite(total) ? total : 0, status };
+    throw new PipelineError("STORAGE_UNAVAILABLE", `storage read failed (${status})`);
   }
 
   async open(object: ImportObject): Promise<ObjectReader> {

@@ -40,6 +40,8 @@ export interface IngestCursor {
 export interface SliceOptions {
   /** Decompressed bytes to consume per slice. @default 16 MiB */
   sliceBytes?: number;
+  /** The same for data stored uncompressed (plain JSON, a stored zip entry). @default sliceBytes */
+  storedSliceBytes?: number;
   /** Conversations larger than this many bytes are skipped with a warning. @default MAX_ELEMENT_BYTES */
   maxElementBytes?: number;
   /** ISO upload time: the last fallback for conversation timestamps. */
@@ -177,12 +179,13 @@ export async function scanSlice(
   read: ReadRange,
   size: number,
   cursor: IngestCursor | null,
-  opts: Pick<SliceOptions, "sliceBytes" | "maxElementBytes">,
+  opts: Pick<SliceOptions, "sliceBytes" | "storedSliceBytes" | "maxElementBytes">,
 ): Promise<ScannedSlice> {
-  const sliceBytes = opts.sliceBytes ?? 16 * 1024 * 1024;
   const maxElement = opts.maxElementBytes ?? MAX_ELEMENT_BYTES;
   const cur: IngestCursor = cursor ?? { loc: await locateData(read, size), kind: null, pos: -1, cp: null, index: 0 };
   const { loc } = cur;
+  const deflated = opts.sliceBytes ?? 16 * 1024 * 1024;
+  const sliceBytes = loc.method === "deflate" ? deflated : opts.storedSliceBytes ?? deflated;
   const source = loc.method === "deflate"
     ? deflateSource(read, loc, Math.max(cur.pos, 0), cur.cp, Math.min(1024 * 1024, sliceBytes))
     : storedSource(read, loc, Math.max(cur.pos, 0), Math.min(RAW_CHUNK, sliceBytes));
