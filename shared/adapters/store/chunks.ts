@@ -149,8 +149,10 @@ export function postgresChunks(conn: Conn): ChunkStore {
     },
     async storeEmbeddings(model, rows) {
       if (!rows.length) return;
-      const vectors = JSON.stringify(rows.map((x) => ({ id: x.id, v: JSON.stringify(x.vector) })));
-      const [r] = await conn`with v as (select * from json_to_recordset(${vectors}::text::json) as x(id uuid, v text))
+      // Each vector travels as a JSON array, whose text is pgvector's own input form: no string
+      // built per vector in JS and escaped again inside the batch's JSON.
+      const vectors = JSON.stringify(rows.map((x) => ({ id: x.id, v: x.vector })));
+      const [r] = await conn`with v as (select x.id, x.v::text as v from json_to_recordset(${vectors}::text::json) as x(id uuid, v json))
         , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model},
                   updated_at = now() from v where c.id = v.id returning 1)
         select count(*)::int as n from u`;
