@@ -176,6 +176,17 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
 
     const repeated = await s.repeatedUserMessages(job.id, ["c2", "c4"]);
     assert.deepEqual([...repeated.entries()], [[1, { c3: [2], c4: [0] }]]);
+
+    // Surrounding whitespace is what JavaScript's trim() removes (no-break and ideographic spaces
+    // too); a message of only such is nobody's repeat; each range comes back once, in order.
+    const other = await h.addJob(await h.addUser());
+    await h.addConversations(other, [
+      conv("d1", 1, [["u", "Hello there"], ["u", "\u3000"]]),
+      conv("d2", 2, [["u", "\u00a0Hello there\t"], ["u", "\u3000 "]]),
+      conv("d3", 3, [["u", "\ufeffHello there\u2028"], ["a", "Hello there"]]),
+    ]);
+    const wide = await s.repeatedUserMessages(other.id, ["d1", "d2"]);
+    assert.deepEqual([...wide.entries()], [[1, { d2: [0] }], [2, { d3: [0] }]]);
   },
 
   async chunks(h) {
