@@ -1,9 +1,10 @@
 -- The quick pass starts early: once ingest has read its window, while the job is still at ingest,
 -- exactly once; it moves neither the job's status nor its progress; the later stages wait for
 -- ingest; a refresh it adds waits for its turn; an early failure does not fail the import; a
--- cancel during the early pass refuses its completion and still discards everything.
+-- cancel during the early pass refuses its completion and still discards everything. Extract's
+-- planning task starts beside embed and stays runnable until extract's turn.
 begin;
-select plan(28);
+select plan(35);
 
 -- A queue holding only this file's tasks (everything here is rolled back at the end).
 delete from private.job_tasks where state in ('pending', 'failed', 'running');
@@ -131,6 +132,26 @@ select throws_ok(format($$ select private.complete_task(%s, %L) $$, (select id f
   'SPT01', null, 'the early pass''s completion is refused (cancel ended its lease)');
 select is((select count(*)::int from public.raw_conversations where job_id = :'job5')
           + (select count(*)::int from private.job_artifacts where job_id = :'job5'), 0, 'nothing of the import is left');
+
+-- 8. Extract plans beside embed: its first task is runnable from embed until extract's turn, so one
+--    claimed just before embed ended still completes while the job is at vector_index.
+select ok(private.task_runnable('embed', 'extract', 'extract:start'), 'extract:start is runnable at embed');
+select ok(private.task_runnable('vector_index', 'extract', 'extract:start'), 'and at vector_index, before its turn');
+select ok(not private.task_runnable('chunk', 'extract', 'extract:start'), 'not before its window');
+select ok(not private.task_runnable('consolidate', 'extract', 'extract:start'), 'not after its turn');
+select ok(not private.task_runnable('vector_index', 'extract', 'extract:batch:0'), 'its other tasks wait for the turn');
+select tests.create_user('jude') as jude \gset
+set local session_replication_role = replica; -- place the job at vector_index without the triggers' side effects
+insert into public.processing_jobs (user_id, storage_path, pipeline_version, status)
+values (:'jude', 'imports/' || :'jude' || '/e.zip', 'v2', 'vector_index') returning id as job6 \gset
+insert into private.job_tasks (job_id, stage, task_key, max_attempts) values (:'job6', 'extract', 'extract:start', 5);
+set local session_replication_role = origin;
+delete from claimed;
+insert into claimed select * from private.claim_tasks('extract', null, 1, 'w');
+select is((select task_key from claimed), 'extract:start', 'the planning task is claimed while the job is at vector_index');
+select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{}',
+    '[{"task_key": "extract:batch:0"}]') ->> 'advanced_to', null,
+  'and completes there, adding work for extract''s turn and advancing nothing');
 
 select * from finish();
 rollback;
