@@ -34,9 +34,7 @@ export class PostgresRateLimiter implements RateLimiter {
   }
 
   async settle(key: string, reserved: number, used: number): Promise<void> {
-    await this.db`select private.rate_settle(${key}, ${this.limits.tpm}, ${Math.round(reserved)}, ${
-      Math.round(used)
-    })`;
+    await this.db`select private.rate_settle(${key}, ${this.limits.tpm}, ${Math.round(reserved)}, ${Math.round(used)})`;
   }
 }
 

@@ -44,7 +44,10 @@ export class BedrockProvider implements LlmProvider {
       messages: req.messages,
     });
     const est = Math.ceil(body.length / 4) + (req.maxTokens ?? 2048);
-    type Answer = { content: { type: string; text?: string }[]; usage: { input_tokens: number; output_tokens: number } };
+    type Answer = {
+      content: { type: string; text?: string }[];
+      usage: { input_tokens: number; output_tokens: number };
+    };
     const { value: msg, calls } = await withRetries(
       async () => {
         const out = await this.client.send(

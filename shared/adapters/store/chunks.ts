@@ -98,7 +98,9 @@ export function postgresChunks(conn: Conn): ChunkStore {
       // batch at 256 MB; a 1 GB import's 616 batches read 24 million).
       await conn`delete from public.conversation_chunks k
                   where k.id in (
-                    select c.id from json_to_recordset(${JSON.stringify(counts)}::text::json) as x(conversation_id text, n int)
+                    select c.id from json_to_recordset(${
+        JSON.stringify(counts)
+      }::text::json) as x(conversation_id text, n int)
                     cross join lateral (select c.id from public.conversation_chunks c
                                          where c.job_id = ${job.id} and c.conversation_id = x.conversation_id
                                            and c.chunk_index >= x.n offset 0) c)`;
@@ -159,7 +161,8 @@ export function postgresChunks(conn: Conn): ChunkStore {
       // Each vector travels as a JSON array, whose text is pgvector's own input form: no string
       // built per vector in JS and escaped again inside the batch's JSON.
       const vectors = JSON.stringify(rows.map((x) => ({ id: x.id, v: x.vector })));
-      const [r] = await conn`with v as (select x.id, x.v::text as v from json_to_recordset(${vectors}::text::json) as x(id uuid, v json))
+      const [r] =
+        await conn`with v as (select x.id, x.v::text as v from json_to_recordset(${vectors}::text::json) as x(id uuid, v json))
         , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model},
                   updated_at = now() from v where c.id = v.id returning 1)
         select count(*)::int as n from u`;
