@@ -2,10 +2,13 @@
 --
 -- Profiled on a 1 GB import: each claim of an embed or extract task joined every open task of the
 -- stage (~1,000) to its job row, and that row, rewritten by every completion, sat at the end of a
--- chain of versions: 32,000 buffer reads and ~15 ms a claim, 3,400 claims an import. The open
--- tasks are now counted per job before the job is read. Otherwise as in
--- 20261130030000_cheap_claim_runnable_check.sql, except that a job's running tasks all count
--- against max_running_per_job (the per-task runnable check no longer hides any from the count).
+-- chain of versions: 18,000-32,000 buffer reads and ~30 ms a claim, 3,400 claims an import; and it
+-- called private.task_runnable (a security definer function: never inlined, ~3 us a call) for every
+-- open task, twice. The open tasks are now counted per job before each job row is read, and the
+-- common case, the job being at the task's stage, is tested in the query itself before the function
+-- (OR evaluates left to right and stops at true), which then only decides the early-start case.
+-- Otherwise as in 20261130010000_start_quick_pass_early.sql, except that a job's running tasks all
+-- count against max_running_per_job (the per-task runnable check no longer hides any from the count).
 
 create or replace function private.claim_tasks(p_stage text, p_task_ids bigint[], p_limit integer, p_worker text)
 returns setof private.job_tasks
