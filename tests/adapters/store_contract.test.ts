@@ -174,7 +174,7 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual(ex[0]!.messages[2], { role: "user", text: "  My dog is called Rex.  ", chars: 25 });
     assert.deepEqual(ex[0]!.messages[3], { role: "system", text: "Be brief.", chars: 9 });
 
-    const repeated = await s.repeatedUserMessages(job.id, ["c2", "c4"]);
+    const repeated = (await s.repeatedUserMessages(job.id, ["c2", "c4"]))!;
     assert.deepEqual([...repeated.entries()], [[1, { c3: [2], c4: [0] }]]);
 
     // Surrounding whitespace is what JavaScript's trim() removes (no-break and ideographic spaces
@@ -185,7 +185,7 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
       conv("d2", 2, [["u", "\u00a0Hello there\t"], ["u", "\u3000 "]]),
       conv("d3", 3, [["u", "\ufeffHello there\u2028"], ["a", "Hello there"]]),
     ]);
-    const wide = await s.repeatedUserMessages(other.id, ["d1", "d2"]);
+    const wide = (await s.repeatedUserMessages(other.id, ["d1", "d2"], 10_000))!; // bounded, in time
     assert.deepEqual([...wide.entries()], [[1, { d2: [0] }], [2, { d3: [0] }]]);
   },
 

@@ -37,3 +37,22 @@ Deno.test("extract (fast): fan-out with repeated messages, then facts stored per
   await stage.process(task, m.store, await stage.prepare(task, { store: m.store, keepLease }));
   assert.equal(m.facts.length, n);
 });
+
+Deno.test("extract (fast): a plan whose repeated messages could not be found in time still covers every range", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1");
+  m.addConversations(job, conversations(60));
+  // The store's answer when the comparison ran past its time (a very large export).
+  const store = {
+    ...m.store,
+    conversations: { ...m.store.conversations, repeatedUserMessages: () => Promise.resolve(null) },
+  };
+  const stage = extractStage(new OfflineProvider());
+  const startTask = m.task(job.id, "extract", "extract:start");
+  const start = await stage.process(startTask, store, await stage.prepare(startTask, { store, keepLease }));
+  assert.deepEqual(start.newTasks!.map((t) => [t.task_key, t.payload!.skip]), [
+    ["extract:batch:0", {}],
+    ["extract:batch:1", {}],
+  ]);
+  assert.deepEqual(start.result, { ranges: 2, repeats_filtered: false });
+});

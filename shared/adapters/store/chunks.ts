@@ -3,6 +3,7 @@ import type { Chunk } from "../../processors/chunk.ts";
 import { PipelineError } from "../../processors/errors.ts";
 import type postgres from "postgres";
 import type { Conn } from "../db.ts";
+import { withinTime } from "./bounded.ts";
 import { type KeyRange, rangesFromBounds, type StoredConversation } from "./conversations.ts";
 import type { JobInfo } from "./jobs.ts";
 
@@ -133,28 +134,16 @@ export function postgresChunks(conn: Conn): ChunkStore {
       return Number(r?.d);
     },
     async buildVectorIndex(jobId, timeoutMs) {
-      // Bounded by a statement timeout inside a savepoint, so a build too large for one invocation
-      // (the function's wall limit would kill it mid-build, and every retry the same) gives up
-      // cleanly and leaves the task's transaction usable.
-      const build = async (sp: postgres.TransactionSql) => {
-        const [t] = await sp`select current_setting('statement_timeout') as was,
-                                    set_config('statement_timeout', ${
-          String(Math.max(1, Math.round(timeoutMs)))
-        }, true)`;
-        const [r] = await sp`select private.build_generation_vector_index(${jobId}) as b`;
-        await sp`select set_config('statement_timeout', ${String(t!.was)}, true)`;
-        return r!.b as Record<string, unknown>;
-      };
+      // Bounded, since a build too large for one invocation (the function's wall limit would kill
+      // it mid-build, and every retry the same) must give up cleanly and leave the task's
+      // transaction usable.
       const t0 = Date.now();
-      try {
-        const b = "savepoint" in conn
-          ? await (conn as postgres.TransactionSql).savepoint(build)
-          : await (conn as postgres.Sql).begin(build);
-        return { built: b.built === true, vectors: Number(b.vectors), build_ms: Number(b.build_ms) };
-      } catch (err) {
-        if ((err as { code?: string }).code !== "57014") throw err; // query_canceled: the timeout
-        return { built: false, vectors: 0, build_ms: Date.now() - t0, timed_out: true };
-      }
+      const b = await withinTime(conn, timeoutMs, async (sp) => {
+        const [r] = await sp`select private.build_generation_vector_index(${jobId}) as b`;
+        return r!.b as Record<string, unknown>;
+      });
+      if (b === null) return { built: false, vectors: 0, build_ms: Date.now() - t0, timed_out: true };
+      return { built: b.built === true, vectors: Number(b.vectors), build_ms: Number(b.build_ms) };
     },
     async storeEmbeddings(model, rows) {
       if (!rows.length) return;

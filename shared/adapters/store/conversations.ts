@@ -3,6 +3,7 @@ import type { SourceConversation } from "../../processors/extraction-input.ts";
 import type { ConversationStats, RenderMessage } from "../../processors/sample.ts";
 import { QUICK_WINDOW_MAX_CONVERSATIONS, type WindowOrder, windowOrder } from "../../processors/quick-window.ts";
 import type { Conn } from "../db.ts";
+import { withinTime } from "./bounded.ts";
 
 export interface StoredConversation {
   conversation_id: string;
@@ -63,8 +64,13 @@ export interface ConversationStore {
    * The person's messages that repeat an earlier one of the job word for word (ignoring
    * surrounding whitespace), the first occurrence not listed; by range index (`bounds`: the
    * ranges' upper bounds, the last range open-ended), then conversation id: message indexes.
+   * With `timeoutMs`, null when the comparison could not finish in that time.
    */
-  repeatedUserMessages(jobId: string, bounds: string[]): Promise<Map<number, Record<string, number[]>>>;
+  repeatedUserMessages(
+    jobId: string,
+    bounds: string[],
+    timeoutMs?: number,
+  ): Promise<Map<number, Record<string, number[]>> | null>;
   /**
    * The quick pass's first window when the job is still ingesting (its quick pass started early),
    * else null: the quick pass then samples every conversation, as at its turn. Conversations come
@@ -175,14 +181,17 @@ export function postgresConversations(conn: Conn): ConversationStore {
         order: windowOrder(rows.map((r) => ({ read_at: iso(r.imported_at), created_at: iso(r.created_at) }))),
       };
     },
-    async repeatedUserMessages(jobId, bounds) {
+    async repeatedUserMessages(jobId, bounds, timeoutMs) {
       // Ranges are compared in SQL so the collation is the ranges' own. A range is (after, upto], so
       // its number is how many bounds sort strictly before the id: width_bucket's binary search
       // counts those at or before it, less one when the id is a bound itself. (Counting the bounds
       // row by row took 50 s on a 1 GB import: 424,000 repeated messages against 1,200 bounds.)
       // Messages are read once each (json_to_recordset), trimmed of what JavaScript's trim()
       // removes, and the answer comes back grouped by range, one row each.
-      const rows = await conn`with b as (select ${bounds}::text[] as a), t as (
+      // Bounded when asked (the caller's invocation must end in time): null past it. Its sort gets
+      // 64 MB of work_mem, so a large import's messages sort in memory instead of on disk.
+      const query = (q: Conn) =>
+        q`with b as (select ${bounds}::text[] as a), t as (
           select width_bucket(t.conversation_id, b.a)
                    - coalesce(b.a[width_bucket(t.conversation_id, b.a)] = t.conversation_id, false)::int as range,
                  t.conversation_id, t.idx
@@ -201,7 +210,8 @@ export function postgresConversations(conn: Conn): ConversationStore {
           select range, conversation_id, array_agg(idx order by idx) as idx from t group by 1, 2
         )
         select range, json_object_agg(conversation_id, idx) as skip from per_conversation group by range order by range`;
-      return new Map(rows.map((x) => [Number(x.range), x.skip as Record<string, number[]>]));
+      const rows = timeoutMs ? await withinTime(conn, timeoutMs, query, { work_mem: "64MB" }) : await query(conn);
+      return rows && new Map(rows.map((x) => [Number(x.range), x.skip as Record<string, number[]>]));
     },
   };
 }

@@ -7,7 +7,9 @@
  * pasted material as stubs, assistant turns only as short context before a short reply).
  *
  * The start task fans out one task per CONVERSATIONS_PER_TASK conversations (like chunk), with
- * the job's repeated user messages (found once, in SQL) in each payload. A task sends one
+ * the job's repeated user messages (found once, in SQL, within PLAN_REPEATS_MS; past it the
+ * tasks are planned without them: repeats are then read again and merged at consolidation, and
+ * the start task's result says `repeats_filtered: false`) in each payload. A task sends one
  * request of at most MAX_REQUEST_CHARS (extraction-input.ts `taskBatch`, which `extractionPlan`
  * also uses to count a job's requests); when its conversations hold more, it enqueues a
  * continuation task that starts where the request stopped, so nothing is dropped and each
@@ -32,6 +34,13 @@ import {
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
 import { z } from "zod";
+
+/**
+ * Longest the start task may spend finding the repeated messages: its invocation must end inside
+ * the platform's 150 s wall limit (1 GB: ~10 s beside embedding; the comparison grows with the
+ * export, and a statement killed with its invocation would fail the same way on every retry).
+ */
+export const PLAN_REPEATS_MS = 90_000;
 
 const Payload = z.object({
   after: z.string().nullable(),
@@ -92,12 +101,14 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
     if (pre === null) {
       const ranges = await store.conversations.ranges(task.job_id, CONVERSATIONS_PER_TASK);
       const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
-      const repeated = await store.conversations.repeatedUserMessages(task.job_id, bounds);
+      const repeated = await store.conversations.repeatedUserMessages(task.job_id, bounds, PLAN_REPEATS_MS);
       return {
         newTasks: ranges.map((r, i) => ({
           task_key: `extract:batch:${i}`,
-          payload: { ...r, skip: repeated.get(i) ?? {} },
+          payload: { ...r, skip: repeated?.get(i) ?? {} },
         })),
+        // Ops see whether the person's repeated messages were left out of the requests.
+        result: { ranges: ranges.length, repeats_filtered: repeated !== null },
       };
     }
     const p = payload(task.payload);
