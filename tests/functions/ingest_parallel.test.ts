@@ -7,7 +7,7 @@ import { gzip } from "pako";
 import { adminDb, createUser, first, startUserImport, waitFor } from "../_support/platform.ts";
 import { generateExport } from "../../tools/export-generator.ts";
 import { type IngestCursor, ingestSlice } from "../../shared/processors/ingest/slice.ts";
-import { SLICE_BYTES } from "../../supabase/functions/ingest/handler.ts";
+import { SLICE_BYTES, STORED_SLICE_BYTES } from "../../supabase/functions/ingest/handler.ts";
 
 const enc = new TextEncoder();
 
@@ -116,8 +116,8 @@ Deno.test("ingest in parallel slices: an export with no usable conversation in a
     // Conversation-shaped, but nothing visible in any of them: warnings, then EXPORT_NO_CONVERSATIONS.
     const empty = (i: number) => ({ id: `e-${i}`, title: "x".repeat(512 * 1024), mapping: {} });
     const user = await createUser(sql, "empty");
-    const data = enc.encode(JSON.stringify(Array.from({ length: 40 }, (_, i) => empty(i))));
-    assert.ok(data.length > 2 * SLICE_BYTES);
+    const data = enc.encode(JSON.stringify(Array.from({ length: 80 }, (_, i) => empty(i))));
+    assert.ok(data.length > 2 * STORED_SLICE_BYTES); // plain JSON: its slices are the larger ones
     const job = await ingested(sql, user, data, "conversations.json");
     assert.equal(job.status, "failed");
     assert.equal(job.error_code, "EXPORT_NO_CONVERSATIONS", job.error_message);
