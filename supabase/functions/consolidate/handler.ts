@@ -24,7 +24,6 @@ type Prepared = ReduceOutcome & { results: LlmResult[] };
 
 export const consolidateStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
   stages: ["consolidate"],
-  claimBatch: 1,
   async prepare(task, { store, keepLease }) {
     const results: LlmResult[] = [];
     const reduceBatch = async (batch: FactSet) => {

@@ -72,7 +72,6 @@ interface Prepared {
 
 export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | null> => ({
   stages: ["extract"],
-  claimBatch: 1,
   async prepare(task, { store }) {
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);

@@ -13,7 +13,6 @@ import { importCost } from "../../../shared/processors/cost-report.ts";
 /** `webhookConfigured`: whether a completion webhook URL is set (else the notification is recorded as skipped). */
 export const finalizeStage = (webhookConfigured: boolean): OnePhaseStoreStage => ({
   stages: ["finalize"],
-  claimBatch: 1,
   async process(task, store) {
     const job = await store.jobs.info(task.job_id);
     const t = await store.jobs.totals(job.id);

@@ -65,7 +65,6 @@ interface Prepared {
 export function ingestHandler(store: ObjectStore) {
   return createStageHandler({
     stages: ["ingest"],
-    claimBatch: 1,
     maxTasks: 1, // one slice per invocation keeps every invocation's CPU and memory bounded
     async prepare(task, db): Promise<Prepared> {
       const ms = new Phases();

@@ -28,7 +28,6 @@ interface Prepared {
 
 export const memoryStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
   stages: ["memory"],
-  claimBatch: 1,
   async prepare(task, { store }) {
     const facts = await store.artifacts.stagedFacts(task.job_id) ?? {};
     const result = await llm.complete({

@@ -28,7 +28,6 @@ interface Prepared {
 
 export const quickPassStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
   stages: ["quick_pass"],
-  claimBatch: 1,
   async prepare(task, { store }) {
     const job = await store.jobs.info(task.job_id);
     const window = await store.conversations.window(job.id); // null unless ingest is still running

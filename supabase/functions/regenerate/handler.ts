@@ -17,7 +17,6 @@ type Prepared = { r: LlmResult<Sections>; error: null } | { r: null; error: stri
 
 export const regenerateStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared> => ({
   stages: ["regenerate"],
-  claimBatch: 1,
   async prepare(task, { store }) {
     const memory_md = (await store.artifacts.stagedMemory(task.job_id))?.memory_md ?? null;
     try {
