@@ -482,6 +482,46 @@ export function repeatedUserMessages(convs: SourceConversation[]): Record<string
   return out;
 }
 
+/** Where a message is: its conversation's id and its index there. */
+export interface MessageAt {
+  conversation: string;
+  index: number;
+}
+
+/**
+ * Each distinct text the person wrote in `convs` (trimmed; empty ones left out) with its first
+ * occurrence, in conversation-id then message order: what an extract task claims for its job.
+ */
+export function firstPersonMessages(convs: SourceConversation[]): Map<string, MessageAt> {
+  const out = new Map<string, MessageAt>();
+  for (const c of [...convs].sort((a, b) => compareIds(a.id, b.id))) {
+    c.messages.forEach((m, index) => {
+      const t = m.text.trim();
+      if (PERSON_ROLES.has(m.role) && t && !out.has(t)) out.set(t, { conversation: c.id, index });
+    });
+  }
+  return out;
+}
+
+/**
+ * The skip list of `convs` (conversation id -> message indexes) when each text is kept where
+ * `kept` says: every person message that is not its text's kept occurrence. A text `kept` does
+ * not know is kept where it first occurs in `convs`.
+ */
+export function skipUnlessKept(convs: SourceConversation[], kept: Map<string, MessageAt>): Record<string, number[]> {
+  const firsts = firstPersonMessages(convs);
+  const out: Record<string, number[]> = {};
+  for (const c of convs) {
+    c.messages.forEach((m, index) => {
+      const t = m.text.trim();
+      if (!PERSON_ROLES.has(m.role) || !t) return;
+      const at = kept.get(t) ?? firsts.get(t)!;
+      if (at.conversation !== c.id || at.index !== index) (out[c.id] ??= []).push(index);
+    });
+  }
+  return out;
+}
+
 export interface ExtractionPlan {
   /** Task runs besides the start task: one per range (the last one open-ended, maybe empty), one per continuation. */
   tasks: number;

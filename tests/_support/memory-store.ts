@@ -80,6 +80,8 @@ export class MemoryStore {
   readonly profiles = new Map<string, ProfileFields>();
   readonly skippedNotifications = new Set<string>();
   readonly deliveries = new Map<string, CompletionPayload>();
+  /** Per job: a claimed message text (hash) -> where it is read (claimFirstMessages). */
+  readonly firstMessages = new Map<string, Map<string, { conversation: string; index: number }>>();
   private factSeq = 0;
 
   /**
@@ -225,21 +227,13 @@ export class MemoryStore {
               })),
             })),
         ),
-      repeatedUserMessages: (jobId, bounds) => {
-        const out = new Map<number, Record<string, number[]>>();
-        const seen = new Set<string>();
-        for (const r of this.jobConversations(jobId)) {
-          r.messages.forEach((m, idx) => {
-            if ((m.role !== "user" && m.role !== "system") || !/\S/.test(m.content)) return;
-            const key = m.content.trim();
-            if (!seen.has(key)) return void seen.add(key);
-            const range = bounds.filter((b) => b < r.conversation_id).length;
-            const e = out.get(range) ?? {};
-            (e[r.conversation_id] ??= []).push(idx);
-            out.set(range, e);
-          });
+      claimFirstMessages: (jobId, candidates) => {
+        const claims = this.firstMessages.get(jobId) ?? new Map<string, { conversation: string; index: number }>();
+        this.firstMessages.set(jobId, claims);
+        for (const c of candidates) {
+          if (!claims.has(c.hash)) claims.set(c.hash, { conversation: c.conversation, index: c.index });
         }
-        return Promise.resolve(out);
+        return Promise.resolve(new Map(candidates.map((c) => [c.hash, claims.get(c.hash)!])));
       },
     },
     chunks: {

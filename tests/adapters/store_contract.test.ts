@@ -174,19 +174,27 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual(ex[0]!.messages[2], { role: "user", text: "  My dog is called Rex.  ", chars: 25 });
     assert.deepEqual(ex[0]!.messages[3], { role: "system", text: "Be brief.", chars: 9 });
 
-    const repeated = (await s.repeatedUserMessages(job.id, ["c2", "c4"]))!;
-    assert.deepEqual([...repeated.entries()], [[1, { c3: [2], c4: [0] }]]);
-
-    // Surrounding whitespace is what JavaScript's trim() removes (no-break and ideographic spaces
-    // too); a message of only such is nobody's repeat; each range comes back once, in order.
-    const other = await h.addJob(await h.addUser());
-    await h.addConversations(other, [
-      conv("d1", 1, [["u", "Hello there"], ["u", "\u3000"]]),
-      conv("d2", 2, [["u", "\u00a0Hello there\t"], ["u", "\u3000 "]]),
-      conv("d3", 3, [["u", "\ufeffHello there\u2028"], ["a", "Hello there"]]),
+    // A message text's occurrence is claimed once per job: the first claim stays, a repeated claim
+    // (a retry) changes nothing, and every candidate's owner comes back; another job is apart.
+    const h1 = "00000000-0000-4000-8000-000000000001", h2 = "00000000-0000-4000-8000-000000000002";
+    const first = await s.claimFirstMessages(job.id, [{ hash: h1, conversation: "c3", index: 2 }]);
+    assert.deepEqual([...first.entries()], [[h1, { conversation: "c3", index: 2 }]]);
+    const both = await s.claimFirstMessages(job.id, [
+      { hash: h1, conversation: "c1", index: 0 },
+      { hash: h2, conversation: "c4", index: 0 },
     ]);
-    const wide = (await s.repeatedUserMessages(other.id, ["d1", "d2"], 10_000))!; // bounded, in time
-    assert.deepEqual([...wide.entries()], [[1, { d2: [0] }], [2, { d3: [0] }]]);
+    assert.deepEqual(both.get(h1), { conversation: "c3", index: 2 }, "the first claim stays");
+    assert.deepEqual(both.get(h2), { conversation: "c4", index: 0 });
+    assert.deepEqual((await s.claimFirstMessages(job.id, [{ hash: h2, conversation: "c4", index: 0 }])).get(h2), {
+      conversation: "c4",
+      index: 0,
+    });
+    assert.equal((await s.claimFirstMessages(job.id, [])).size, 0);
+    const other = await h.addJob(await h.addUser());
+    assert.deepEqual((await s.claimFirstMessages(other.id, [{ hash: h1, conversation: "d1", index: 0 }])).get(h1), {
+      conversation: "d1",
+      index: 0,
+    }, "another job's claims are its own");
   },
 
   async chunks(h) {

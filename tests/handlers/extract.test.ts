@@ -1,5 +1,5 @@
-// extract on the in-memory store (no database): the fan-out carries the job's repeated messages,
-// and a batch stores the facts the model found on each conversation's first chunk.
+// extract on the in-memory store (no database): the fan-out, each repeated message read once
+// (where its text is claimed), and a batch's facts stored on each conversation's first chunk.
 import assert from "node:assert/strict";
 import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import { chunkStage } from "../../supabase/functions/chunk/handler.ts";
@@ -9,7 +9,7 @@ import { conversations } from "./_people.ts";
 
 const keepLease = () => Promise.resolve();
 
-Deno.test("extract (fast): fan-out with repeated messages, then facts stored per conversation's first chunk", async () => {
+Deno.test("extract (fast): fan-out, then facts stored per conversation's first chunk", async () => {
   const m = new MemoryStore();
   const job = m.addJob("user-1");
   m.addConversations(job, conversations(60));
@@ -21,8 +21,8 @@ Deno.test("extract (fast): fan-out with repeated messages, then facts stored per
     ["extract:batch:0", null, "c049"],
     ["extract:batch:1", "c049", null],
   ]);
-  // conversations(60) repeats its six opening statements every six conversations.
-  assert.deepEqual((start.newTasks![1]!.payload!.skip as Record<string, number[]>).c050, [0]);
+  assert.equal(start.newTasks![1]!.payload!.skip, undefined, "tasks claim their repeated messages themselves");
+  assert.deepEqual(start.result, { ranges: 2 });
 
   const task = m.task(job.id, "extract", "extract:batch:0", start.newTasks![0]!.payload);
   const out = await stage.process(task, m.store, await stage.prepare(task, { store: m.store, keepLease }));
@@ -38,21 +38,25 @@ Deno.test("extract (fast): fan-out with repeated messages, then facts stored per
   assert.equal(m.facts.length, n);
 });
 
-Deno.test("extract (fast): a plan whose repeated messages could not be found in time still covers every range", async () => {
+Deno.test("extract (fast): a repeated message is read once, by the range that claims its text first, and again on retry", async () => {
   const m = new MemoryStore();
   const job = m.addJob("user-1");
+  // conversations(60) opens every conversation with one of six statements (c000 and c006 alike, ...);
+  // each one's third message is its own.
   m.addConversations(job, conversations(60));
-  // The store's answer when the comparison ran past its time (a very large export).
-  const store = {
-    ...m.store,
-    conversations: { ...m.store.conversations, repeatedUserMessages: () => Promise.resolve(null) },
-  };
   const stage = extractStage(new OfflineProvider());
   const startTask = m.task(job.id, "extract", "extract:start");
-  const start = await stage.process(startTask, store, await stage.prepare(startTask, { store, keepLease }));
-  assert.deepEqual(start.newTasks!.map((t) => [t.task_key, t.payload!.skip]), [
-    ["extract:batch:0", {}],
-    ["extract:batch:1", {}],
-  ]);
-  assert.deepEqual(start.result, { ranges: 2, repeats_filtered: false });
+  const start = await stage.process(startTask, m.store, await stage.prepare(startTask, { store: m.store, keepLease }));
+  const [t0, t1] = start.newTasks!.map((t) => m.task(job.id, "extract", t.task_key, t.payload));
+  const sent = async (t: typeof t0) => (await stage.prepare(t!, { store: m.store, keepLease }))!.input!.user_messages;
+  // The later range runs first: it claims the six statements (at c050-c055) and sends them.
+  assert.equal(await sent(t1), 10 + 6);
+  // The earlier range finds them claimed: only its 50 own messages go, on every retry too.
+  assert.equal(await sent(t0), 50);
+  assert.equal(await sent(t0), 50);
+  assert.equal(await sent(t1), 16, "the claiming range keeps its claims when it runs again");
+  assert.deepEqual(
+    [...m.firstMessages.get(job.id)!.values()].filter((a) => a.index === 0).map((a) => a.conversation).sort(),
+    ["c050", "c051", "c052", "c053", "c054", "c055"],
+  );
 });

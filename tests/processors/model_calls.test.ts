@@ -6,9 +6,11 @@ import {
   compareIds,
   CONVERSATIONS_PER_TASK,
   extractionPlan,
+  firstPersonMessages,
   MAX_REQUEST_CHARS,
   parseExtractionInput,
   repeatedUserMessages,
+  skipUnlessKept,
   type SourceConversation,
 } from "../../shared/processors/extraction-input.ts";
 import {
@@ -160,4 +162,27 @@ Deno.test("ideal time: the binding one of latency over concurrency, requests per
   assert.equal(idealSeconds(calls, limits), 72); // 60 calls at 50 a minute
   assert.equal(idealSeconds(calls, { ...limits, rpm: 10_000 }), 8); // 60 x 0.8 s over 6 at once
   assert.equal(idealSeconds(calls, { ...limits, tpm: 240_000 }), 120); // 480,000 tokens at 240,000 a minute
+});
+
+Deno.test("repeats: a task keeps each text where the job claimed it, surrounding whitespace as trim() sees it", () => {
+  // Messages are user/assistant pairs: the person's are at even indexes.
+  const convs: SourceConversation[] = [
+    extractionSource(stored("d2", ["\u00a0Hello there\t", "\u3000 "])),
+    extractionSource(stored("d1", ["Hello there", "Only here."])),
+    extractionSource(stored("d3", ["\ufeffHello there\u2028", "only here", "Only here."])),
+  ];
+  // First occurrences in id order; a message of only whitespace is nobody's.
+  assert.deepEqual(Object.fromEntries(firstPersonMessages(convs)), {
+    "Hello there": { conversation: "d1", index: 0 },
+    "Only here.": { conversation: "d1", index: 2 },
+    "only here": { conversation: "d3", index: 2 },
+  });
+  // Unclaimed elsewhere: each text is kept at its first occurrence here.
+  assert.deepEqual(skipUnlessKept(convs, new Map()), { d2: [0], d3: [0, 4] });
+  // Claimed by another range's conversation: every occurrence here is skipped.
+  assert.deepEqual(skipUnlessKept(convs, new Map([["Hello there", { conversation: "x9", index: 0 }]])), {
+    d1: [0],
+    d2: [0],
+    d3: [0, 4],
+  });
 });

@@ -1,7 +1,6 @@
 /** A job's searchable chunks (public.conversation_chunks) and their embeddings. */
 import type { Chunk } from "../../processors/chunk.ts";
 import { PipelineError } from "../../processors/errors.ts";
-import type postgres from "postgres";
 import type { Conn } from "../db.ts";
 import { withinTime } from "./bounded.ts";
 import { type KeyRange, rangesFromBounds, type StoredConversation } from "./conversations.ts";

@@ -1,9 +1,8 @@
 /** Reads of a job's stored conversations (public.raw_conversations, written by ingest). */
-import type { SourceConversation } from "../../processors/extraction-input.ts";
+import type { MessageAt, SourceConversation } from "../../processors/extraction-input.ts";
 import type { ConversationStats, RenderMessage } from "../../processors/sample.ts";
 import { QUICK_WINDOW_MAX_CONVERSATIONS, type WindowOrder, windowOrder } from "../../processors/quick-window.ts";
 import type { Conn } from "../db.ts";
-import { withinTime } from "./bounded.ts";
 
 export interface StoredConversation {
   conversation_id: string;
@@ -34,9 +33,10 @@ export function payloadRange(payload: Record<string, unknown>): KeyRange {
   return { after: bound(payload.after), upto: bound(payload.upto) };
 }
 
-/** What JavaScript's String.prototype.trim() removes (WhiteSpace and LineTerminator). */
-const JS_WHITESPACE =
-  " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff";
+/** A claim of a message text's occurrence: `hash` (a uuid) of the trimmed text, and where it is. */
+export interface MessageClaim extends MessageAt {
+  hash: string;
+}
 
 export interface ConversationStore {
   /** Every conversation's sampling figures. */
@@ -61,16 +61,12 @@ export interface ConversationStore {
    */
   forExtraction(jobId: string, range: KeyRange & { from: string | null }): Promise<SourceConversation[]>;
   /**
-   * The person's messages that repeat an earlier one of the job word for word (ignoring
-   * surrounding whitespace), the first occurrence not listed; by range index (`bounds`: the
-   * ranges' upper bounds, the last range open-ended), then conversation id: message indexes.
-   * With `timeoutMs`, null when the comparison could not finish in that time.
+   * Claims for the job the occurrence of each message text in `candidates` (by `hash`, of the
+   * trimmed text) unless another is claimed already, and returns each candidate hash's claimed
+   * occurrence. Idempotent; of concurrent claims of one hash, one wins. Extraction reads a text
+   * only where it is claimed.
    */
-  repeatedUserMessages(
-    jobId: string,
-    bounds: string[],
-    timeoutMs?: number,
-  ): Promise<Map<number, Record<string, number[]>> | null>;
+  claimFirstMessages(jobId: string, candidates: MessageClaim[]): Promise<Map<string, MessageAt>>;
   /**
    * The quick pass's first window when the job is still ingesting (its quick pass started early),
    * else null: the quick pass then samples every conversation, as at its turn. Conversations come
@@ -181,37 +177,22 @@ export function postgresConversations(conn: Conn): ConversationStore {
         order: windowOrder(rows.map((r) => ({ read_at: iso(r.imported_at), created_at: iso(r.created_at) }))),
       };
     },
-    async repeatedUserMessages(jobId, bounds, timeoutMs) {
-      // Ranges are compared in SQL so the collation is the ranges' own. A range is (after, upto], so
-      // its number is how many bounds sort strictly before the id: width_bucket's binary search
-      // counts those at or before it, less one when the id is a bound itself. (Counting the bounds
-      // row by row took 50 s on a 1 GB import: 424,000 repeated messages against 1,200 bounds.)
-      // Messages are read once each (json_to_recordset), trimmed of what JavaScript's trim()
-      // removes, and the answer comes back grouped by range, one row each.
-      // Bounded when asked (the caller's invocation must end in time): null past it. Its sort gets
-      // 64 MB of work_mem, so a large import's messages sort in memory instead of on disk.
-      const query = (q: Conn) =>
-        q`with b as (select ${bounds}::text[] as a), t as (
-          select width_bucket(t.conversation_id, b.a)
-                   - coalesce(b.a[width_bucket(t.conversation_id, b.a)] = t.conversation_id, false)::int as range,
-                 t.conversation_id, t.idx
-            from b, (
-              select r.conversation_id, m.ord::int - 1 as idx,
-                     row_number() over (partition by md5(m.key) order by r.conversation_id, m.ord) as rn
-                from public.raw_conversations r
-               cross join lateral (
-                 select x.ord, btrim(x.content, ${JS_WHITESPACE}) as key
-                   from rows from (json_to_recordset(r.messages) as (role text, content text))
-                        with ordinality as x(role, content, ord)
-                  where x.role in ('user', 'system')) m
-               where r.job_id = ${jobId} and m.key <> '') t
-           where t.rn > 1
-        ), per_conversation as (
-          select range, conversation_id, array_agg(idx order by idx) as idx from t group by 1, 2
-        )
-        select range, json_object_agg(conversation_id, idx) as skip from per_conversation group by range order by range`;
-      const rows = timeoutMs ? await withinTime(conn, timeoutMs, query, { work_mem: "64MB" }) : await query(conn);
-      return rows && new Map(rows.map((x) => [Number(x.range), x.skip as Record<string, number[]>]));
+    async claimFirstMessages(jobId, candidates) {
+      if (!candidates.length) return new Map();
+      const claims = JSON.stringify(candidates);
+      // In hash order, so two tasks claiming overlapping texts take the rows' locks in one order
+      // (no deadlock). The owners are read by a second statement: one whose insert waited on a
+      // concurrent claim would not see that claim in its own snapshot.
+      await conn`insert into private.extract_first_messages (job_id, hash, conversation_id, message_index)
+                 select ${jobId}, x.hash, x.conversation, x.index
+                   from json_to_recordset(${claims}::text::json) as x(hash uuid, conversation text, index int)
+                  order by x.hash
+                 on conflict (job_id, hash) do nothing`;
+      const rows = await conn`select f.hash::text as hash, f.conversation_id, f.message_index
+                                from private.extract_first_messages f
+                               where f.job_id = ${jobId}
+                                 and f.hash = any(${candidates.map((c) => c.hash)}::uuid[])`;
+      return new Map(rows.map((r) => [r.hash as string, { conversation: r.conversation_id, index: r.message_index }]));
     },
   };
 }

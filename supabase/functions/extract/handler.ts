@@ -6,10 +6,12 @@
  * the request can carry each user message exactly once (extraction-input.ts: duplicates once,
  * pasted material as stubs, assistant turns only as short context before a short reply).
  *
- * The start task fans out one task per CONVERSATIONS_PER_TASK conversations (like chunk), with
- * the job's repeated user messages (found once, in SQL, within PLAN_REPEATS_MS; past it the
- * tasks are planned without them: repeats are then read again and merged at consolidation, and
- * the start task's result says `repeats_filtered: false`) in each payload. A task sends one
+ * The start task fans out one task per CONVERSATIONS_PER_TASK conversations (like chunk). Each
+ * task reads a message the person repeated only where its text is claimed for the job: before
+ * calling the model it claims the first occurrence of each distinct text it holds (a hash of
+ * the trimmed text; private.extract_first_messages), and skips every message whose text is
+ * claimed at another place. The work grows with the export, spread over the tasks, and a retried
+ * task or a continuation finds the same claims. A task sends one
  * request of at most MAX_REQUEST_CHARS (extraction-input.ts `taskBatch`, which `extractionPlan`
  * also uses to count a job's requests); when its conversations hold more, it enqueues a
  * continuation task that starts where the request stopped, so nothing is dropped and each
@@ -23,30 +25,30 @@ import { completeJson } from "../../../shared/adapters/llm/structured.ts";
 import type { LlmProvider, LlmResult } from "../../../shared/adapters/llm/types.ts";
 import type { StageFactory } from "../../../shared/adapters/stage-runtime.ts";
 import { createStoreStageHandler, type TwoPhaseStoreStage } from "../../../shared/adapters/store-stage.ts";
+import type { PipelineStore } from "../../../shared/adapters/store/mod.ts";
 import { normalizeError, PipelineError } from "../../../shared/processors/errors.ts";
 import {
   attributeFacts,
   CONVERSATIONS_PER_TASK,
   type Cursor,
+  firstPersonMessages,
   type InputStats,
+  skipUnlessKept,
+  type SourceConversation,
   taskBatch,
 } from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
 import { z } from "zod";
 
-/**
- * Longest the start task may spend finding the repeated messages: its invocation must end inside
- * the platform's 150 s wall limit (1 GB: ~10 s beside embedding; the comparison grows with the
- * export, and a statement killed with its invocation would fail the same way on every retry).
- */
-export const PLAN_REPEATS_MS = 90_000;
-
 const Payload = z.object({
   after: z.string().nullable(),
   upto: z.string().nullable(),
-  /** Message indexes (by conversation id) that repeat an earlier user message of the job. */
-  skip: z.record(z.string(), z.array(z.number().int())),
+  /**
+   * Message indexes (by conversation id) to leave out: written by start tasks planned before
+   * tasks claimed their messages; absent, the task claims them (skipRepeats).
+   */
+  skip: z.record(z.string(), z.array(z.number().int())).optional(),
   /** Where this task's request starts (continuations). */
   from: z.object({ conversation: z.string(), message: z.number().int(), offset: z.number().int() }).optional(),
   /** Continuation number within the range. */
@@ -70,13 +72,41 @@ interface Prepared {
   next: Cursor | null;
 }
 
+/** A uuid made of the first 16 bytes of the SHA-256 of `text`: the key a text is claimed by. */
+async function textHash(text: string): Promise<string> {
+  const h = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)), 0, 16)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The skip list of `convs`: claims for the job the first occurrence here of each text the person
+ * wrote (unless claimed already, by this task earlier or by another) and leaves out every
+ * message whose text is claimed elsewhere.
+ */
+async function skipRepeats(store: PipelineStore, jobId: string, convs: SourceConversation[]) {
+  const firsts = firstPersonMessages(convs);
+  const texts = [...firsts.keys()];
+  const hashes = await Promise.all(texts.map(textHash));
+  const claimed = await store.conversations.claimFirstMessages(
+    jobId,
+    texts.map((t, i) => ({ hash: hashes[i]!, ...firsts.get(t)! })),
+  );
+  const kept = new Map(texts.flatMap((t, i) => {
+    const at = claimed.get(hashes[i]!);
+    return at ? [[t, at] as const] : [];
+  }));
+  return skipUnlessKept(convs, kept);
+}
+
 export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | null> => ({
   stages: ["extract"],
   async prepare(task, { store }) {
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);
     const convs = await store.conversations.forExtraction(task.job_id, { ...p, from: p.from?.conversation ?? null });
-    const batch = taskBatch(convs, p.skip, p.from ?? null);
+    const skip = p.skip ?? await skipRepeats(store, task.job_id, convs);
+    const batch = taskBatch(convs, skip, p.from ?? null);
     const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
     if (!batch) return { ...none, input: null, next: null };
     if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask
@@ -99,15 +129,9 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
   async process(task, store, pre) {
     if (pre === null) {
       const ranges = await store.conversations.ranges(task.job_id, CONVERSATIONS_PER_TASK);
-      const bounds = ranges.flatMap((r) => (r.upto === null ? [] : [r.upto]));
-      const repeated = await store.conversations.repeatedUserMessages(task.job_id, bounds, PLAN_REPEATS_MS);
       return {
-        newTasks: ranges.map((r, i) => ({
-          task_key: `extract:batch:${i}`,
-          payload: { ...r, skip: repeated?.get(i) ?? {} },
-        })),
-        // Ops see whether the person's repeated messages were left out of the requests.
-        result: { ranges: ranges.length, repeats_filtered: repeated !== null },
+        newTasks: ranges.map((r, i) => ({ task_key: `extract:batch:${i}`, payload: { ...r } })),
+        result: { ranges: ranges.length },
       };
     }
     const p = payload(task.payload);
