@@ -137,3 +137,50 @@ Deno.test("a dropped kick is recovered by the sweeper; cancel stops a running jo
     await sql.end();
   }
 });
+
+Deno.test("the sweeper never waits for a job row a completion holds (no deadlock with complete_task)", async () => {
+  const sql = adminDb();
+  try {
+    const user = await createUser(sql, "heartbeat");
+    const { job } = first(await sql`select private.start_selftest(${user.id}, 2, 3000) as job`);
+    await waitFor(
+      async () =>
+        first(await sql`select count(*)::int as n from private.job_tasks where job_id = ${job} and state = 'running'`)
+            .n > 0 || null,
+      30_000,
+      20,
+    );
+    // Another transaction holds the job row, as complete_task does while it finishes a task.
+    const reserved = await sql.reserve();
+    try {
+      await reserved`begin`;
+      await reserved`select 1 from public.processing_jobs where id = ${job} for update`;
+      // The sweeper once waited here for the job row (after locking tasks it kicked): the reverse of
+      // complete_task's order. Now it skips the locked row and returns.
+      const swept = await sql.begin(async (tx) => {
+        await tx`set local lock_timeout = '2s'`;
+        return first(await tx`select private.sweep() as r`).r as { heartbeats: number };
+      });
+      assert.equal(typeof swept.heartbeats, "number");
+      await reserved`rollback`;
+    } finally {
+      reserved.release();
+    }
+    const beat = first(await sql`select heartbeat_at from public.processing_jobs where id = ${job}`);
+    await sql`select private.sweep()`;
+    const again = first(await sql`select heartbeat_at from public.processing_jobs where id = ${job}`);
+    assert.ok(
+      again.heartbeat_at > (beat.heartbeat_at ?? new Date(0)) ||
+        first(await sql`select status from public.processing_jobs where id = ${job}`).status === "complete",
+      "once the row is free, the next sweep marks the heartbeat (or the job is already done)",
+    );
+    await waitFor(
+      async () =>
+        first(await sql`select status from public.processing_jobs where id = ${job}`).status === "complete" || null,
+      30_000,
+      50,
+    );
+  } finally {
+    await sql.end();
+  }
+});
