@@ -85,6 +85,18 @@ async function run(mb: number) {
       db_mb: round((await dbBytes() - db0) / 1048576),
     };
     console.error(JSON.stringify(out));
+    // Where the time went: each stage's first claim and last completion, seconds from the insert.
+    const stages = await sql`select t.stage, count(*)::int as tasks,
+        round(extract(epoch from min(t.claimed_at) - j.created_at)::numeric, 1)::float8 as from_s,
+        round(extract(epoch from max(t.completed_at) - j.created_at)::numeric, 1)::float8 as to_s,
+        (sum(t.attempts) - count(*))::int as retries
+      from private.job_tasks t join public.processing_jobs j on j.id = t.job_id
+     where t.job_id = ${jobId} group by t.stage, j.created_at order by 3`;
+    console.error(
+      `${mb} MB stages: ${
+        stages.map((r) => `${r.stage} ${r.from_s}-${r.to_s} s (${r.tasks}, ${r.retries} retried)`).join("; ")
+      }`,
+    );
     return out;
   } finally {
     // Stop the job (when running on past `--until`) and drop the run's rows before the next size.
