@@ -466,20 +466,11 @@ export function compareIds(a: string, b: string): number {
 /**
  * The person's messages that repeat an earlier one of the job word for word (surrounding
  * whitespace ignored), in conversation-id then message order, the first occurrence not listed:
- * conversation id -> message indexes. What the store finds in SQL for the start task's payloads.
+ * conversation id -> message indexes. What the extract tasks' claims come to when the ranges run
+ * in id order (extractionPlan counts requests with it).
  */
 export function repeatedUserMessages(convs: SourceConversation[]): Record<string, number[]> {
-  const seen = new Set<string>();
-  const out: Record<string, number[]> = {};
-  for (const c of [...convs].sort((a, b) => compareIds(a.id, b.id))) {
-    c.messages.forEach((m, i) => {
-      const t = m.text.trim();
-      if (!PERSON_ROLES.has(m.role) || !t) return;
-      if (seen.has(t)) (out[c.id] ??= []).push(i);
-      else seen.add(t);
-    });
-  }
-  return out;
+  return skipUnlessKept(convs, new Map());
 }
 
 /** Where a message is: its conversation's id and its index there. */
@@ -506,10 +497,13 @@ export function firstPersonMessages(convs: SourceConversation[]): Map<string, Me
 /**
  * The skip list of `convs` (conversation id -> message indexes) when each text is kept where
  * `kept` says: every person message that is not its text's kept occurrence. A text `kept` does
- * not know is kept where it first occurs in `convs`.
+ * not know is kept where it first occurs in `convs` (`firsts`, when the caller has them already).
  */
-export function skipUnlessKept(convs: SourceConversation[], kept: Map<string, MessageAt>): Record<string, number[]> {
-  const firsts = firstPersonMessages(convs);
+export function skipUnlessKept(
+  convs: SourceConversation[],
+  kept: Map<string, MessageAt>,
+  firsts: Map<string, MessageAt> = firstPersonMessages(convs),
+): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const c of convs) {
     c.messages.forEach((m, index) => {

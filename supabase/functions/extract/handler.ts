@@ -100,7 +100,7 @@ async function skipRepeats(store: PipelineStore, jobId: string, convs: SourceCon
     const at = claimed.get(hashes[i]!);
     return at ? [[t, at] as const] : [];
   }));
-  return skipUnlessKept(convs, kept);
+  return skipUnlessKept(convs, kept, firsts);
 }
 
 export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | null> => ({
