@@ -87,6 +87,22 @@ export function first<T>(rows: readonly T[]): T {
   return rows[0]!;
 }
 
+/** Cancels the job unless it has already ended (a test's import must not outlive the test). */
+export async function cancelIfActive(sql: postgres.Sql, job: string): Promise<void> {
+  await sql`select public.cancel_job(id) from public.processing_jobs
+             where id = ${job} and status not in ('complete', 'failed', 'cancelled')`;
+}
+
+/**
+ * Cancels every test person's unfinished import. A test that points all functions at another model
+ * provider calls it first, so the calls it records are its own and not those of an import that an
+ * earlier test left running.
+ */
+export async function cancelTestImports(sql: postgres.Sql): Promise<void> {
+  await sql`select public.cancel_job(j.id) from public.processing_jobs j join auth.users u on u.id = j.user_id
+             where j.status not in ('complete', 'failed', 'cancelled') and u.email like '%@example.test'`;
+}
+
 /**
  * Starts an import as the frontend does: uploads `bytes` to the user's folder (skipped when null,
  * for a missing upload) and inserts their job under their role and claims (RLS applies).

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { generateExport } from "../../tools/export-generator.ts";
-import { adminDb, createUser, first, startUserImport, waitFor } from "../_support/platform.ts";
+import { adminDb, cancelIfActive, createUser, first, startUserImport, waitFor } from "../_support/platform.ts";
 
 /** A generated export of about `mb` MB, as written (oldest first) or reversed (newest first). */
 function exportOf(mb: number, order: "oldest-first" | "newest-first"): Uint8Array {
@@ -36,6 +36,36 @@ async function untilQuickReady(sql: postgres.Sql, job: string, user: string) {
   );
 }
 
+/**
+ * Runs `during` while no ingest slice can be claimed, once the quick pass's first task exists: the
+ * slices already running finish, the rest wait (claims of a stage serialize on one advisory lock,
+ * private.claim_tasks). A real multi-GB export keeps ingest busy for minutes; this holds a 160 MB
+ * one at its window for as long as the assertions about "while ingest runs" need, whatever the
+ * machine's speed. Fails when ingest has nothing left to claim by then (the hold would prove
+ * nothing).
+ */
+async function whileIngestHeld<T>(sql: postgres.Sql, job: string, during: () => Promise<T>): Promise<T> {
+  await waitFor(async () => (await quickTasks(sql, job)).length > 0 || null, 120_000, 10);
+  const holder = await sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`select pg_advisory_xact_lock(hashtextextended('private.claim_tasks:ingest', 0))`;
+    // A slice waiting to be claimed keeps ingest from ending; running slices hand their next one
+    // off before parsing, so one appears unless the last slice has already been claimed.
+    const held = await waitFor(async () => {
+      const [r] = await sql`select j.status, exists (select from private.job_tasks t where t.job_id = j.id
+                              and t.stage = 'ingest' and t.state = 'pending') as waiting
+                              from public.processing_jobs j where j.id = ${job}`;
+      return r!.waiting ? true : r!.status !== "ingest" ? false : null;
+    }, 30_000);
+    assert.ok(held, "ingest still had a slice to claim when the quick pass started");
+    return await during();
+  } finally {
+    await holder`rollback`.catch(() => {});
+    holder.release();
+  }
+}
+
 /** Waits until the job has left ingest and the quick pass has no open task. */
 const untilPastQuickPass = (sql: postgres.Sql, job: string) =>
   waitFor(
@@ -59,10 +89,11 @@ async function stageRuns(sql: postgres.Sql, job: string, stages: string[]) {
 
 Deno.test("quick window: an oldest-first multi-slice export is quick_ready while ingest runs, refreshed after it", async () => {
   const sql = adminDb();
+  let job: string | undefined;
   try {
     const user = await createUser(sql, "quick-window-asc");
-    const job = await startUserImport(sql, user, exportOf(160, "oldest-first"));
-    const seen = await untilQuickReady(sql, job, user.id);
+    job = await startUserImport(sql, user, exportOf(160, "oldest-first"));
+    const seen = await whileIngestHeld(sql, job, () => untilQuickReady(sql, job!, user.id));
     assert.equal(seen.status, "ingest", "the person can chat before ingest has read the whole file");
     assert.ok(seen.progress_percent < 20, `the job still shows its ingest progress (${seen.progress_percent}%)`);
 
@@ -82,18 +113,19 @@ Deno.test("quick window: an oldest-first multi-slice export is quick_ready while
     const [staged] = await sql`select content ->> 'sections_source' as src from private.job_artifacts
                                 where job_id = ${job} and name = 'sections'`;
     assert.equal(staged!.src, "quick_pass");
-    await sql`select public.cancel_job(${job})`;
   } finally {
+    if (job) await cancelIfActive(sql, job);
     await sql.end();
   }
 });
 
 Deno.test("quick window: a newest-first export keeps its window pass and goes from ingest straight to chunk", async () => {
   const sql = adminDb();
+  let job: string | undefined;
   try {
     const user = await createUser(sql, "quick-window-desc");
-    const job = await startUserImport(sql, user, exportOf(160, "newest-first"));
-    const seen = await untilQuickReady(sql, job, user.id);
+    job = await startUserImport(sql, user, exportOf(160, "newest-first"));
+    const seen = await whileIngestHeld(sql, job, () => untilQuickReady(sql, job!, user.id));
     assert.equal(seen.status, "ingest");
     await untilPastQuickPass(sql, job);
     const tasks = await quickTasks(sql, job);
@@ -112,8 +144,8 @@ Deno.test("quick window: a newest-first export keeps its window pass and goes fr
       [profile.generation_id, profile.import_status, profile.full_pass_status],
       [job, "quick_ready", "processing"],
     );
-    await sql`select public.cancel_job(${job})`;
   } finally {
+    if (job) await cancelIfActive(sql, job);
     await sql.end();
   }
 });

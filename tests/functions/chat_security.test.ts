@@ -18,6 +18,7 @@ import {
   adminDb,
   anonJwt,
   API_URL,
+  cancelTestImports,
   createUser,
   DB_URL,
   first,
@@ -78,8 +79,15 @@ async function importFor(sql: ReturnType<typeof adminDb>, user: { id: string; to
   assert.equal(status, "complete");
 }
 
-/** Points the functions at the provider test server through a proxy that records each request body. */
-async function withRecordingProvider(fn: (seen: Record<string, unknown>[]) => Promise<void>) {
+/**
+ * Points the functions at the provider test server through a proxy that records each request body,
+ * once no other test import is left running (only this test's calls are recorded).
+ */
+async function withRecordingProvider(
+  sql: ReturnType<typeof adminDb>,
+  fn: (seen: Record<string, unknown>[]) => Promise<void>,
+) {
+  await cancelTestImports(sql);
   const upstream = startProviderServer();
   const seen: Record<string, unknown>[] = [];
   const proxy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
@@ -114,7 +122,7 @@ Deno.test("prompt injection: planted text stays escaped data inside its fence, i
     await importFor(sql, user, exportWith("Kayak trip plans", `Planning my kayak trip to the fjords. ${PLANTED}`));
     await sql`update public.user_profiles set memory_md = ${PLANTED_MEMORY} where user_id = ${user.id}`;
 
-    await withRecordingProvider(async (seen) => {
+    await withRecordingProvider(sql, async (seen) => {
       let r = await post("query", user.token, { message: "What about my kayak trip?", stream: false });
       assert.equal(r.status, 200);
       const answer = await r.json();
