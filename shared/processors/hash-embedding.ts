@@ -49,6 +49,18 @@ function fnvFrom(h: number, s: string): number {
   return h;
 }
 const SPACE = 32;
+/** The longest stop word: a longer word needs no set lookup. */
+const STOP_MAX_LENGTH = Math.max(...[...STOP].map((w) => w.length));
+
+/**
+ * Adds `weight` to bucket (h as unsigned) mod length, signed by h's top bit. The remainder is taken
+ * in two 16-bit halves so every operand stays a small integer: an unsigned 32-bit value past 2^31
+ * is a double to the engine, and a double remainder cost more than the hashing (lengths < 32,768).
+ */
+function addTo(v: Float64Array, h: number, weight: number): void {
+  const d = v.length;
+  v[((((h >>> 16) % d) << 16) + (h & 0xffff)) % d]! += h < 0 ? -weight : weight;
+}
 const [W, B, C] = ["w:", "b:", "c:"].map((p) => fnvFrom(0x811c9dc5, p)) as [number, number, number];
 
 /**
@@ -60,23 +72,30 @@ const [W, B, C] = ["w:", "b:", "c:"].map((p) => fnvFrom(0x811c9dc5, p)) as [numb
  */
 export function hashEmbedding(text: string, dimension = 768): number[] {
   const v = new Float64Array(dimension);
-  const add = (h: number, weight: number) => {
-    const u = h >>> 0;
-    v[u % dimension]! += (u & 0x80000000 ? -1 : 1) * weight;
-  };
   const ws = words(text);
+  // One pass over each word's code units carries every hash that reads them: its `w:` feature,
+  // its own `b:` prefix (for the bigram it starts), the bigram the previous word started, and its
+  // trigrams. Sums of ±1, ±0.5 and ±0.25 are exact in doubles, so the order of adds is free.
+  let bigram = 0; // the state of `b:<previous word> `
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i]!;
-    if (!STOP.has(w)) add(fnvFrom(W, w), 1);
-    if (i + 1 < ws.length) add(fnvFrom(Math.imul(fnvFrom(B, w) ^ SPACE, FNV_PRIME), ws[i + 1]!), 0.5);
-    // Trigrams of ` ${w} `: position k is a space at both ends, else w's code unit k - 1.
-    const n = w.length + 2;
-    const at = (k: number) => (k === 0 || k === n - 1 ? SPACE : w.charCodeAt(k - 1));
-    for (let j = 0; j + 3 <= n; j++) {
-      let h = Math.imul(C ^ at(j), FNV_PRIME);
-      h = Math.imul(h ^ at(j + 1), FNV_PRIME);
-      add(Math.imul(h ^ at(j + 2), FNV_PRIME), 0.25);
+    let hw = W, hb = B, hbg = bigram;
+    let a = SPACE, b = -1; // the trigram window over ` <word> `: the two code units before
+    for (let k = 0; k < w.length; k++) {
+      const c = w.charCodeAt(k);
+      hw = Math.imul(hw ^ c, FNV_PRIME);
+      hb = Math.imul(hb ^ c, FNV_PRIME);
+      hbg = Math.imul(hbg ^ c, FNV_PRIME);
+      if (b >= 0) {
+        addTo(v, Math.imul(Math.imul(Math.imul(C ^ a, FNV_PRIME) ^ b, FNV_PRIME) ^ c, FNV_PRIME), 0.25);
+        a = b;
+      }
+      b = c;
     }
+    addTo(v, Math.imul(Math.imul(Math.imul(C ^ a, FNV_PRIME) ^ b, FNV_PRIME) ^ SPACE, FNV_PRIME), 0.25);
+    if (w.length > STOP_MAX_LENGTH || !STOP.has(w)) addTo(v, hw, 1);
+    if (i > 0) addTo(v, hbg, 0.5);
+    bigram = Math.imul(hb ^ SPACE, FNV_PRIME);
   }
   let norm = 0;
   for (const x of v) norm += x * x;

@@ -42,3 +42,18 @@ Deno.test("hash embedding: the same vectors as hashing every feature string", ()
   assert.notDeepEqual(hashEmbedding("the garden"), reference("the garden", () => false));
   assert.equal(hashEmbedding("garden").length, 768);
 });
+
+Deno.test("hash embedding: the same vectors on mixed scripts and odd code units", () => {
+  // Text the word pattern and the hashes must agree on: ASCII, Latin with marks (composed
+  // by NFKC or left combining), other scripts' letters and digits, astral letters, emoji, lone
+  // surrogates, punctuation, and upper case that lowercases outside ASCII (Kelvin sign).
+  const pool = [..."aZ09 .,'-_\n\t\u00e9e\u0301\u00df\u0130\u212a\u0661\u0663\u4e1c\u4eac\u3042\u0416"]
+    .concat(["\ud835\udcb3", "\ud83c\udf89", "\ud800", "\udc00", "\u200d", "\u00a0", "\u2163"]);
+  let seed = 7;
+  const next = () => (seed = Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5 | 0) >>> 0;
+  for (let n = 0; n < 400; n++) {
+    let t = "";
+    for (let k = next() % 40; k > 0; k--) t += pool[next() % pool.length];
+    assert.deepEqual(hashEmbedding(t), reference(t, (w) => STOP.has(w)), JSON.stringify(t));
+  }
+});
