@@ -149,11 +149,15 @@ export function postgresConversations(conn: Conn): ConversationStore {
       }));
     },
     async forExtraction(jobId, r) {
+      // Each message's fields are read by one parse of the array (json_to_recordset): `->>` on a
+      // json value parses the message again for every field it reads, and an assistant's long
+      // reply was parsed three times (half of this statement's time).
       const rows = await conn`select r.conversation_id, r.title, r.created_at,
-          json_agg(json_build_object('role', m.e->>'role',
-            'text', case when m.e->>'role' in ('user', 'system') then m.e->>'content' else right(m.e->>'content', 400) end,
-            'chars', length(m.e->>'content')) order by m.ord) as messages
-        from public.raw_conversations r, json_array_elements(r.messages) with ordinality m(e, ord)
+          json_agg(json_build_object('role', m.role,
+            'text', case when m.role in ('user', 'system') then m.content else right(m.content, 400) end,
+            'chars', length(m.content)) order by m.ord) as messages
+        from public.raw_conversations r
+        cross join lateral rows from (json_to_recordset(r.messages) as (role text, content text)) with ordinality as m(role, content, ord)
         where r.job_id = ${jobId} and (${r.after}::text is null or r.conversation_id > ${r.after})
           and (${r.upto}::text is null or r.conversation_id <= ${r.upto}) and (${r.from}::text is null or r.conversation_id >= ${r.from})
         group by r.conversation_id, r.title, r.created_at order by r.conversation_id`;
