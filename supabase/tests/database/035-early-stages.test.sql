@@ -2,10 +2,9 @@
 -- exactly once; it moves neither the job's status nor its progress; the later stages wait for
 -- ingest; a refresh it adds waits for its turn; an early failure does not fail the import; a
 -- cancel during the early pass refuses its completion and still discards everything. Extract's
--- planning task starts beside embed and stays runnable until extract's turn; the vector index is
--- built beside extraction.
+-- planning task starts beside embed and stays runnable until extract's turn.
 begin;
-select plan(38);
+select plan(35);
 
 -- A queue holding only this file's tasks (everything here is rolled back at the end).
 delete from private.job_tasks where state in ('pending', 'failed', 'running');
@@ -134,37 +133,25 @@ select throws_ok(format($$ select private.complete_task(%s, %L) $$, (select id f
 select is((select count(*)::int from public.raw_conversations where job_id = :'job5')
           + (select count(*)::int from private.job_artifacts where job_id = :'job5'), 0, 'nothing of the import is left');
 
--- 8. Extract plans beside embed: its first task is runnable from embed until extract's turn.
+-- 8. Extract plans beside embed: its first task is runnable from embed until extract's turn, so one
+--    claimed just before embed ended still completes while the job is at vector_index.
 select ok(private.task_runnable('embed', 'extract', 'extract:start'), 'extract:start is runnable at embed');
+select ok(private.task_runnable('vector_index', 'extract', 'extract:start'), 'and at vector_index, before its turn');
 select ok(not private.task_runnable('chunk', 'extract', 'extract:start'), 'not before its window');
 select ok(not private.task_runnable('consolidate', 'extract', 'extract:start'), 'not after its turn');
-select ok(not private.task_runnable('embed', 'extract', 'extract:batch:0'), 'its other tasks wait for the turn');
-
--- 9. The vector index is built beside extraction: it follows extract, starts once extract has
---    done a task, and when extraction ends with the index built the job goes on to consolidate.
-select ok(private.task_runnable('extract', 'vector_index', 'vector_index:start'), 'the index build is runnable at extract');
-select ok(not private.task_runnable('embed', 'vector_index', 'vector_index:start'), 'not while vectors are still written');
+select ok(not private.task_runnable('vector_index', 'extract', 'extract:batch:0'), 'its other tasks wait for the turn');
 select tests.create_user('jude') as jude \gset
-set local session_replication_role = replica; -- place the job at extract without the triggers' side effects
+set local session_replication_role = replica; -- place the job at vector_index without the triggers' side effects
 insert into public.processing_jobs (user_id, storage_path, pipeline_version, status)
-values (:'jude', 'imports/' || :'jude' || '/e.zip', 'v2', 'extract') returning id as job6 \gset
-insert into private.job_tasks (job_id, stage, task_key, max_attempts)
-values (:'job6', 'extract', 'extract:batch:0', 5), (:'job6', 'extract', 'extract:batch:1', 5);
+values (:'jude', 'imports/' || :'jude' || '/e.zip', 'v2', 'vector_index') returning id as job6 \gset
+insert into private.job_tasks (job_id, stage, task_key, max_attempts) values (:'job6', 'extract', 'extract:start', 5);
 set local session_replication_role = origin;
 delete from claimed;
 insert into claimed select * from private.claim_tasks('extract', null, 1, 'w');
-select is(private.complete_task((select id from claimed), (select lease_token from claimed)) ->> 'advanced_to', null,
-  'a first extraction task completes');
-select is((select state from private.job_tasks where job_id = :'job6' and task_key = 'vector_index:start'), 'pending',
-  'and the index build is queued beside the rest of extraction');
-delete from claimed;
-insert into claimed select * from private.claim_tasks('vector_index', null, 1, 'w');
-select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{"built": true}')
-  ->> 'advanced_to', null, 'the build completes while the job is at extract, advancing nothing');
-delete from claimed;
-insert into claimed select * from private.claim_tasks('extract', null, 1, 'w');
-select is(private.complete_task((select id from claimed), (select lease_token from claimed)) ->> 'advanced_to',
-  'consolidate', 'the last extraction task moves the job past the built index to consolidate');
+select is((select task_key from claimed), 'extract:start', 'the planning task is claimed while the job is at vector_index');
+select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{}',
+    '[{"task_key": "extract:batch:0"}]') ->> 'advanced_to', null,
+  'and completes there, adding work for extract''s turn and advancing nothing');
 
 select * from finish();
 rollback;
