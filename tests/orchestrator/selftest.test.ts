@@ -184,3 +184,29 @@ Deno.test("the sweeper never waits for a job row a completion holds (no deadlock
     await sql.end();
   }
 });
+
+Deno.test("the minutely sweep loop pauses without holding a snapshot (row versions stay prunable)", async () => {
+  const sql = adminDb();
+  const loop = adminDb(1); // one connection, so the pid is the one that runs the loop
+  try {
+    const { pid } = first(await loop`select pg_backend_pid() as pid`);
+    // Three seconds of sweeps, one a second: two pauses of about a second each.
+    const running = loop`call private.sweep_for(3, 1)`.execute();
+    const ages: number[] = [];
+    const until = Date.now() + 2800;
+    while (Date.now() < until) {
+      const [r] = await sql`select extract(epoch from clock_timestamp() - xact_start)::float8 as age
+                              from pg_stat_activity where pid = ${pid} and xact_start is not null`;
+      if (r) ages.push(r.age);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await running;
+    assert.ok(ages.length > 20, `the loop was observed (${ages.length} samples)`);
+    // A pause held in one statement kept one transaction (and its snapshot) open for the whole
+    // second; now no transaction of the loop lives past a slice.
+    assert.ok(Math.max(...ages) < 0.5, `longest transaction of the loop: ${Math.max(...ages).toFixed(2)} s`);
+  } finally {
+    await loop.end();
+    await sql.end();
+  }
+});

@@ -95,7 +95,7 @@ select is(array(
   '0002 auth_users_exposed: no view users can select reads auth.users');
 
 -- 0011. The exceptions: private.sweep_for and private.sweep_webhooks_for commit between sweeps (pg_cron < 1.5 loops
--- inside one minutely run), and PostgreSQL forbids transaction control in a procedure with a
+-- inside one minutely run), private.pause_committing commits while they pause, and PostgreSQL forbids transaction control in a procedure with a
 -- SET clause. It is safe without one: not security definer, executable by no user, and every
 -- name in it is schema-qualified. The next assertion holds the exception to exactly that.
 select is(array(
@@ -104,14 +104,16 @@ select is(array(
      and not tests.is_extension_member('pg_catalog.pg_proc', p.oid)
      and not exists (select from unnest(coalesce(p.proconfig, '{}')) cfg where cfg like 'search_path=%')
      and p.oid not in ('private.sweep_for(integer, integer)'::regprocedure,
-                       'private.sweep_webhooks_for(integer, integer)'::regprocedure)), '{}'::text[],
+                       'private.sweep_webhooks_for(integer, integer)'::regprocedure,
+                       'private.pause_committing(numeric)'::regprocedure)), '{}'::text[],
   '0011 function_search_path_mutable: every function in public, private, util and ops pins its search_path');
 select ok((select bool_and(p.prokind = 'p' and not p.prosecdef
               and not pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
               and not pg_catalog.has_function_privilege('authenticated', p.oid, 'EXECUTE'))
              from pg_catalog.pg_proc p where p.oid in ('private.sweep_for(integer, integer)'::regprocedure,
-                                                       'private.sweep_webhooks_for(integer, integer)'::regprocedure)),
-  '0011 exceptions: the two sweep procedures are not security definer and executable by no user');
+                                                       'private.sweep_webhooks_for(integer, integer)'::regprocedure,
+                                                       'private.pause_committing(numeric)'::regprocedure)),
+  '0011 exceptions: the three sweep procedures are not security definer and executable by no user');
 
 -- 0028
 select is(array(
