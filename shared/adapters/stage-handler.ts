@@ -24,6 +24,8 @@ export interface StageDeps {
   serviceKeys: readonly string[];
   /** Milliseconds clock; injectable for tests. */
   now?: () => number;
+  /** This worker's resident memory in MB (null where unknown); injectable for tests. */
+  memoryMb?: () => number | null;
 }
 
 /**
@@ -114,6 +116,33 @@ export async function extendLease(db: Db, task: ClaimedTask): Promise<void> {
   }
 }
 
+/** This process's resident memory in MB, or null where the runtime does not report it. */
+export function residentMb(): number | null {
+  try {
+    return process.memoryUsage.rss() / 1048576;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resident memory (MB) past which an invocation takes no task while another invocation of the
+ * same worker holds one. A worker's invocations share its memory, and the platform ends a worker
+ * past 256 MB with every task it holds, which then wait out their leases (200 s): extract reached
+ * 252-269 MB with up to 9 invocations overlapping in one worker. A lone invocation always claims
+ * (one extract task peaked at 110-160 MB), so work never waits on this.
+ */
+export const SHARED_WORKER_MB = 180;
+
+/**
+ * Whether an invocation may claim now: always when no other invocation of this worker has a task
+ * in flight (those would otherwise pick up what this one leaves, and hand off when their budgets
+ * end), else only while the worker's memory is under SHARED_WORKER_MB.
+ */
+export function mayClaim(memoryMb: number | null, othersInFlight: number): boolean {
+  return othersInFlight === 0 || memoryMb === null || memoryMb < SHARED_WORKER_MB;
+}
+
 /**
  * How many more tasks fit in this invocation: 1 before any has run (to measure one), then as many
  * as the wall and CPU time left hold at the largest per-task cost seen so far.
@@ -170,6 +199,11 @@ export function createStageHandler<P>(def: StageDefinition<P>) {
         if (fit === 0) {
           // Out of budget with work possibly left: the next invocation starts now, not at the next sweep.
           await deps.tasks.handOff(stage);
+          break;
+        }
+        const memory = (deps.memoryMb ?? residentMb)();
+        if (!mayClaim(memory, inflight.size)) {
+          log("claim.held", { stage, memoryMb: memory === null ? null : Math.round(memory), inFlight: inflight.size });
           break;
         }
         const batch = await deps.tasks.claim(stage, hint, Math.min(claimBatch, maxTasks - handled, fit), worker);
