@@ -24,7 +24,7 @@ export interface StageDeps {
   serviceKeys: readonly string[];
   /** Milliseconds clock; injectable for tests. */
   now?: () => number;
-  /** This worker's resident memory in MB (null where unknown); injectable for tests. */
+  /** This worker's memory in MB (isolateMb; null where unknown); injectable for tests. */
   memoryMb?: () => number | null;
 }
 
@@ -116,23 +116,29 @@ export async function extendLease(db: Db, task: ClaimedTask): Promise<void> {
   }
 }
 
-/** This process's resident memory in MB, or null where the runtime does not report it. */
-export function residentMb(): number | null {
+/**
+ * This isolate's memory in MB: its JS heap as allocated plus the external buffers it holds (null
+ * where the runtime does not report it). Not the process's resident size: the hosted runtime runs
+ * many isolates in one process and limits each by its own memory.
+ */
+export function isolateMb(): number | null {
   try {
-    return process.memoryUsage.rss() / 1048576;
+    const m = process.memoryUsage();
+    return (m.heapTotal + m.external) / 1048576;
   } catch {
     return null;
   }
 }
 
 /**
- * Resident memory (MB) past which an invocation takes no task while another invocation of the
- * same worker holds one. A worker's invocations share its memory, and the platform ends a worker
- * past 256 MB with every task it holds, which then wait out their leases (200 s): extract reached
- * 252-269 MB with up to 9 invocations overlapping in one worker. A lone invocation always claims
- * (one extract task peaked at 110-160 MB), so work never waits on this.
+ * Isolate memory (MB) past which an invocation takes no task while another invocation of the same
+ * worker holds one. A worker's invocations share its memory, and the platform ends a worker past
+ * 256 MB with every task it holds, which then wait out their leases (200 s): extract reached
+ * 252-269 MB resident with up to 9 invocations overlapping in one worker. Locally a worker's
+ * resident size runs 60-125 MB above this figure; an extract invocation's own heap peaked at
+ * 48 MB in a 5 GB import. A lone invocation always claims, so work never waits on this.
  */
-export const SHARED_WORKER_MB = 180;
+export const SHARED_WORKER_MB = 100;
 
 /**
  * Whether an invocation may claim now: always when no other invocation of this worker has a task
@@ -201,7 +207,7 @@ export function createStageHandler<P>(def: StageDefinition<P>) {
           await deps.tasks.handOff(stage);
           break;
         }
-        const memory = (deps.memoryMb ?? residentMb)();
+        const memory = (deps.memoryMb ?? isolateMb)();
         if (!mayClaim(memory, inflight.size)) {
           log("claim.held", { stage, memoryMb: memory === null ? null : Math.round(memory), inFlight: inflight.size });
           break;

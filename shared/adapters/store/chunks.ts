@@ -151,7 +151,7 @@ export function postgresChunks(conn: Conn): ChunkStore {
       if (!rows.length) return;
       // Each vector travels as pgvector's own text form in a text[] parameter, its components
       // rounded to 7 decimals (a unit vector's components are ~0.04; half precision, which search
-      // reads, resolves ~1e-5 there). Parsing is the statement's main cost: full-precision doubles
+      // reads, steps by 3e-5 there). Parsing is the statement's main cost: full-precision doubles
       // inside a JSON document (parsed as JSON, then as a vector) cost the database 3-4x as much.
       const vectors = rows.map((x) => JSON.stringify(x.vector.map(round7)));
       const [r] = await conn`with v as (select x.id, x.v from unnest(${
