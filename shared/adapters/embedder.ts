@@ -2,10 +2,9 @@
  * Embedders: Titan Text Embeddings v2 on Bedrock, or the offline feature-hashing embedder, at
  * the same dimension (768 by default; the schema's vector column is the source of truth).
  */
-import { InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
 import { hashEmbedding } from "../processors/hash-embedding.ts";
 import { embeddingCostUsd, estimateTokens, type Prices } from "../processors/pricing.ts";
-import { bedrockClient } from "./llm/bedrock.ts";
+import { bedrockInvoker } from "./llm/bedrock.ts";
 import { withRetries } from "./llm/retry.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 
@@ -52,11 +51,11 @@ export class TitanEmbedder implements Embedder {
   readonly name = "bedrock";
   readonly model: string;
   readonly dimension: number;
-  private client;
+  private invoke;
   constructor(private o: TitanOptions) {
     this.model = o.model;
     this.dimension = o.dimension;
-    this.client = bedrockClient(o);
+    this.invoke = bedrockInvoker(o);
   }
 
   async embed(texts: string[], deadline = Date.now() + 60_000): Promise<Embedding> {
@@ -64,17 +63,9 @@ export class TitanEmbedder implements Embedder {
     let tokens = 0, calls = 0;
     for (const inputText of texts) { // Titan v2 takes one text per call
       const estimated = estimateTokens(inputText.length);
-      const { value: out, calls: c } = await withRetries(async () => {
-        const res = await this.client.send(
-          new InvokeModelCommand({
-            modelId: this.model,
-            contentType: "application/json",
-            accept: "application/json",
-            body: JSON.stringify({ inputText, dimensions: this.dimension, normalize: true }),
-          }),
-        );
-        return JSON.parse(new TextDecoder().decode(res.body)) as { embedding: number[]; inputTextTokenCount?: number };
-      }, {
+      const body = JSON.stringify({ inputText, dimensions: this.dimension, normalize: true });
+      type Answer = { embedding: number[]; inputTextTokenCount?: number };
+      const { value: out, calls: c } = await withRetries(() => this.invoke<Answer>(this.model, body), {
         limiter: this.o.limiter,
         key: `bedrock:${this.model}`,
         estimatedTokens: estimated,

@@ -1,5 +1,5 @@
 /** Anthropic Messages API through @anthropic-ai/sdk (SDK retries off: ours share the quota). */
-import Anthropic from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
 import { llmCostUsd, type Prices } from "../../processors/pricing.ts";
 import type { RateLimiter } from "../ratelimit.ts";
 import { withRetries } from "./retry.ts";
@@ -19,17 +19,23 @@ export interface AnthropicOptions {
 export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
   readonly name = "anthropic";
   readonly model: string;
-  private client: Anthropic;
+  private client: Promise<Anthropic> | undefined;
 
   constructor(private o: AnthropicOptions) {
     this.model = o.model;
-    this.client = new Anthropic({
-      apiKey: o.apiKey,
-      baseURL: o.baseUrl,
-      maxRetries: 0,
-      timeout: o.timeoutMs ?? 120_000,
-      fetch: o.fetch,
-    });
+  }
+
+  /** The SDK client, loaded by the first request: a function that never calls the model skips its start-up. */
+  private sdk(): Promise<Anthropic> {
+    return this.client ??= import("@anthropic-ai/sdk").then(({ default: Sdk }) =>
+      new Sdk({
+        apiKey: this.o.apiKey,
+        baseURL: this.o.baseUrl,
+        maxRetries: 0,
+        timeout: this.o.timeoutMs ?? 120_000,
+        fetch: this.o.fetch,
+      })
+    );
   }
 
   private params(req: LlmRequest) {
@@ -46,7 +52,8 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
     const t0 = performance.now();
     const est = Math.ceil((req.system.length + req.messages.reduce((a, m) => a + m.content.length, 0)) / 4) +
       (req.maxTokens ?? 2048);
-    const { value: msg, calls } = await withRetries(() => this.client.messages.create(this.params(req)), {
+    const client = await this.sdk();
+    const { value: msg, calls } = await withRetries(() => client.messages.create(this.params(req)), {
       limiter: this.o.limiter,
       key: `anthropic:${this.model}`,
       estimatedTokens: est,
@@ -67,7 +74,7 @@ export class AnthropicProvider implements LlmProvider, StreamingLlmProvider {
   }
 
   async *stream(req: LlmRequest): AsyncIterable<string> {
-    const s = this.client.messages.stream(this.params(req));
+    const s = (await this.sdk()).messages.stream(this.params(req));
     for await (const ev of s) {
       if (ev.type === "content_block_delta" && ev.delta.type === "text_delta") yield ev.delta.text;
     }

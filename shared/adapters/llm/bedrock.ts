@@ -1,5 +1,5 @@
 /** Claude on Amazon Bedrock (InvokeModel) through @aws-sdk/client-bedrock-runtime. */
-import { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
+import type { BedrockRuntimeClient, InvokeModelCommand } from "@aws-sdk/client-bedrock-runtime";
 import { llmCostUsd, type Prices } from "../../processors/pricing.ts";
 import type { RateLimiter } from "../ratelimit.ts";
 import { withRetries } from "./retry.ts";
@@ -15,23 +15,39 @@ export interface BedrockOptions {
   limiter: RateLimiter;
 }
 
-export function bedrockClient(o: Pick<BedrockOptions, "region" | "endpoint" | "accessKeyId" | "secretAccessKey">) {
-  return new BedrockRuntimeClient({
-    region: o.region,
-    endpoint: o.endpoint,
-    credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
-    maxAttempts: 1, // our retries share the quota
-  });
+/**
+ * One InvokeModel call: `body` (JSON) to `modelId`, the reply parsed as JSON. The SDK loads with
+ * the first call, so a function that never calls Bedrock does not pay its start-up.
+ */
+export function bedrockInvoker(o: Pick<BedrockOptions, "region" | "endpoint" | "accessKeyId" | "secretAccessKey">) {
+  let sdk: Promise<{ client: BedrockRuntimeClient; Invoke: typeof InvokeModelCommand }> | undefined;
+  const load = () =>
+    sdk ??= import("@aws-sdk/client-bedrock-runtime").then(({ BedrockRuntimeClient, InvokeModelCommand }) => ({
+      client: new BedrockRuntimeClient({
+        region: o.region,
+        endpoint: o.endpoint,
+        credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
+        maxAttempts: 1, // our retries share the quota
+      }),
+      Invoke: InvokeModelCommand,
+    }));
+  return async <T>(modelId: string, body: string): Promise<T> => {
+    const { client, Invoke } = await load();
+    const out = await client.send(
+      new Invoke({ modelId, contentType: "application/json", accept: "application/json", body }),
+    );
+    return JSON.parse(new TextDecoder().decode(out.body)) as T;
+  };
 }
 
 export class BedrockProvider implements LlmProvider {
   readonly name = "bedrock";
   readonly model: string;
-  private client: BedrockRuntimeClient;
+  private invoke: ReturnType<typeof bedrockInvoker>;
 
   constructor(private o: BedrockOptions) {
     this.model = o.model;
-    this.client = bedrockClient(o);
+    this.invoke = bedrockInvoker(o);
   }
 
   async complete(req: LlmRequest): Promise<LlmResult> {
@@ -49,17 +65,7 @@ export class BedrockProvider implements LlmProvider {
       usage: { input_tokens: number; output_tokens: number };
     };
     const { value: msg, calls } = await withRetries(
-      async () => {
-        const out = await this.client.send(
-          new InvokeModelCommand({
-            modelId: this.model,
-            contentType: "application/json",
-            accept: "application/json",
-            body,
-          }),
-        );
-        return JSON.parse(new TextDecoder().decode(out.body)) as Answer;
-      },
+      () => this.invoke<Answer>(this.model, body),
       {
         limiter: this.o.limiter,
         key: `bedrock:${this.model}`,

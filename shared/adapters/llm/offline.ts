@@ -3,8 +3,6 @@
  * real providers with the extractive analyser (shared/processors/offline-analyser.ts), filling
  * the same schemas; its model name marks everything it makes as offline analysis.
  */
-import { extractFacts, memoryMarkdown, userMessages } from "../../processors/offline-analyser.ts";
-import { offlineSections } from "../../processors/analysis/sections.ts";
 import { parseExtractionInput } from "../../processors/extraction-input.ts";
 import { FactsSchema } from "../../processors/schemas.ts";
 import { estimateTokens } from "../../processors/pricing.ts";
@@ -43,10 +41,15 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-/** Sections from the sampled conversations (and MEMORY, when a later pass sends it). */
-function sections(data: string, memoryMd: string) {
-  return offlineSections(userMessages(data), memoryMd, NAMES[hash(data) % NAMES.length]!);
-}
+/**
+ * The analyser and the sections writer, loaded by the first request that needs them: they bring
+ * an NLP library whose start-up (~0.3 s of CPU, ~50 MB) a function that never asks for facts or
+ * sections (chunk, embed, chat) should not pay each time the platform starts a worker for it.
+ */
+const importAnalysis = () =>
+  Promise.all([import("../../processors/offline-analyser.ts"), import("../../processors/analysis/sections.ts")]);
+let analysis: ReturnType<typeof importAnalysis> | undefined;
+const loadAnalysis = () => analysis ??= importAnalysis();
 
 /** The person's messages of an extraction request (`<user>` blocks; `<context>` is not theirs). */
 function extractionMessages(data: string) {
@@ -73,31 +76,41 @@ function chatReply(req: LlmRequest): string {
     : "I don't have anything about that in what you've shared with me yet. (offline answer)";
 }
 
+/** The reply to `req`, by its purpose (prompts.ts); a request with none is a chat turn. */
+async function answer(req: LlmRequest): Promise<string> {
+  switch (req.purpose) {
+    case "sections": {
+      // Sections from the sampled conversations (and MEMORY, when a later pass sends it).
+      const [{ userMessages }, { offlineSections }] = await loadAnalysis();
+      const data = fenced(req, "conversations");
+      return JSON.stringify(
+        offlineSections(userMessages(data), fenced(req, "memory"), NAMES[hash(data) % NAMES.length]!),
+      );
+    }
+    case "facts": {
+      const [{ extractFacts }] = await loadAnalysis();
+      return JSON.stringify(extractFacts(extractionMessages(fenced(req, "conversations"))));
+    }
+    case "reduce":
+      return JSON.stringify(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
+    case "memory": {
+      const [{ memoryMarkdown }] = await loadAnalysis();
+      return memoryMarkdown(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
+    }
+    default:
+      return chatReply(req);
+  }
+}
+
 export class OfflineProvider implements LlmProvider, StreamingLlmProvider {
   readonly name = "offline";
   readonly model = OFFLINE_MODEL;
 
-  complete(req: LlmRequest): Promise<LlmResult> {
+  async complete(req: LlmRequest): Promise<LlmResult> {
     const t0 = performance.now();
-    let text: string;
-    switch (req.purpose) {
-      case "sections":
-        text = JSON.stringify(sections(fenced(req, "conversations"), fenced(req, "memory")));
-        break;
-      case "facts":
-        text = JSON.stringify(extractFacts(extractionMessages(fenced(req, "conversations"))));
-        break;
-      case "reduce":
-        text = JSON.stringify(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
-        break;
-      case "memory":
-        text = memoryMarkdown(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
-        break;
-      default:
-        text = chatReply(req);
-    }
+    const text = await answer(req);
     const input = estimateTokens(req.system.length + req.messages.reduce((a, m) => a + m.content.length, 0));
-    return Promise.resolve({
+    return {
       text,
       usage: { input_tokens: input, output_tokens: estimateTokens(text.length) },
       model: this.model,
@@ -105,7 +118,7 @@ export class OfflineProvider implements LlmProvider, StreamingLlmProvider {
       latencyMs: Math.round(performance.now() - t0),
       costUsd: 0,
       calls: 1,
-    });
+    };
   }
 
   async *stream(req: LlmRequest): AsyncIterable<string> {
