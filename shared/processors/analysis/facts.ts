@@ -61,6 +61,86 @@ const object = (s: string) => clip(s.replace(TAIL, ""));
 const isName = (s: string) => !NOT_NAME.has(s.split(" ")[0]!) && /^\p{Lu}/u.test(s);
 
 /** Facts stated about the person in one clause (the caller has already dropped questions etc.). */
+const LIKE =
+  "(?:love|loves|like|likes|enjoy|enjoys|adore|into|obsessed with|hooked on|(?:a )?(?:big|huge) fan of|can't get enough of|crazy about|passionate about)";
+const DISLIKE = "(?:hate|hates|dislike|dislikes|detest|loathe|can't stand|cannot stand|can't bear|not a fan of)";
+// The statement shapes below, compiled once: factsOfClause runs on every clause the person wrote.
+const MY_RELATION_NAMED_RE = new RegExp(
+  `\\b([Mm]y|[Oo]ur)\\s+((?:(?:${RELATIONS})'s\\s+)?)${REL_MOD}(${RELATIONS})(?:'s name is|,| is called| named| called)?\\s+${NAME}`,
+  "gu",
+);
+const NAME_MY_RELATION_RE = new RegExp(`${NAME}\\s*[(,]\\s*(?:my|our)\\s+${REL_MOD}(${RELATIONS})\\b`, "gu");
+const PET_NAMED_RE = new RegExp(
+  `\\b(?:have|has|got|adopted|rescued)\\s+an?\\s+${REL_MOD}(${PETS})\\s+(?:named|called)\\s+${NAME}`,
+  "u",
+);
+const BIRTHDAY_ON_RE = new RegExp(
+  `\\b(?:my\\s+)?(?:birthday|bday|b-day)(?:'s| is| falls)?\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
+  "i",
+);
+const BORN_ON_RE = new RegExp(`\\bborn\\s+(?:on\\s+)?${DATE}`, "i");
+const TURNING_ON_RE = new RegExp(`\\bturn(?:ing)?\\s+\\d+\\s+on\\s+${DATE}`, "i");
+const MY_BIRTHDAY_ON_RE = new RegExp(`\\bmy birthday on\\s+${DATE}`, "i");
+const DATE_IS_MY_DAY_RE = new RegExp(`^${DATE}\\s+is\\s+my\\s+(birthday|anniversary)`, "i");
+const MY_OCCASION_ON_RE = new RegExp(
+  `\\b(?:my|our)\\s+(wedding anniversary|anniversary|wedding|graduation)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
+  "i",
+);
+const RELATIONS_DAY_ON_RE = new RegExp(
+  `\\b(?:my|our)\\s+(${RELATIONS})'s\\s+(birthday|anniversary)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
+  "i",
+);
+const MY_NAME_IS_RE = new RegExp(`\\b[Mm]y (?:full |first |real )?name(?: is|'s)\\s+${NAME}`, "u");
+const NAMES_RE = new RegExp(`^(?:[Mm]y )?[Nn]ame's\\s+${NAME}`, "u");
+const CALL_ME_RE = new RegExp(`\\b(?:[Cc]all me|[Ii] go by|[Pp]eople call me|[Ee]veryone calls me)\\s+${NAME}`, "u");
+const I_AM_NAME_RE = new RegExp(`^(?:I'm|I am)\\s+${NAME}\\s*(?:$|,|\\band\\b|\\bhere\\b|\\bfrom\\b)`, "u");
+const NAME_IS_MY_NAME_RE = new RegExp(`${NAME},?\\s+(?:that's|is) my (?:full |first |real )?name`, "u");
+const NAME_HERE_RE = new RegExp(`^${NAME}\\s+(?:here|again)\\b`, "u");
+const MOVED_TO_RE = new RegExp(
+  `\\b(?:[Mm]oved|[Mm]oving|[Rr]elocated|[Rr]elocating)\\s+(?:back\\s+|over\\s+)?to\\s+${PLACE}`,
+  "u",
+);
+const LIVE_IN_RE = new RegExp(
+  `\\b(?:[Ll]ive|[Ll]iving|[Bb]ased|[Ss]ettled|[Ss]taying|[Ll]ocated)\\s+(?:here\\s+)?in\\s+${PLACE}`,
+  "u",
+);
+const MY_HOME_IN_RE = new RegExp(
+  `\\b(?:my|our|My|Our)\\s+(?:flat|apartment|house|home|place|town|city)\\s+in\\s+${PLACE}`,
+  "u",
+);
+const HERE_IN_RE = new RegExp(`\\b[Hh]ere in\\s+${PLACE}`, "u");
+const WORK_AS_RE = new RegExp(`\\b(?:work|working|worked)\\s+as\\s+an?\\s+${ROLE}\\b`, "i");
+const STARTED_AS_RE = new RegExp(
+  `(?:hired|started|starting|promoted to|new (?:job|role|position) as)\\s+(?:as\\s+)?an?\\s+${ROLE}\\b`,
+  "i",
+);
+const JOB_AS_RE = new RegExp(`\\b(?:job|work|role|position)\\s+as\\s+an?\\s+${ROLE}\\b`, "i");
+const I_AM_ROLE_RE = new RegExp(`^(?:i'm|i am|i've been|been|became|i became)\\s+(?:now\\s+)?an?\\s+${ROLE}\\b`, "i");
+const AS_ROLE_RE = new RegExp(`^as an?\\s+${ROLE}\\b`, "i");
+const SELF_DISLIKE_RE = new RegExp(`${SUBJ}(?:been\\s+)?${ADV}${DISLIKE}\\s+(.+)`, "i");
+const SELF_LIKE_RE = new RegExp(`${SUBJ}(?:been\\s+)?${ADV}${LIKE}\\s+(.+)`, "i");
+const SELF_NOT_LIKE_RE = new RegExp(
+  `${SUBJ}(?:don't|do not|never|no longer|didn't)\\s+${ADV}(?:really\\s+)?(?:like|liked|enjoy|enjoyed|love|loved)\\s+(.+)`,
+  "i",
+);
+const SELF_PREFER_RE = new RegExp(`${SUBJ}(?:prefer|prefers)\\s+(.+)`, "i");
+const SELF_MAKING_RE = new RegExp(
+  `${SUBJ}(?:working on|building|developing|writing|making|creating|designing|putting together|hacking on|launching|started|starting|running)\\s+(.+)`,
+  "i",
+);
+const SELF_BELIEVE_RE = new RegExp(
+  `${SUBJ}(?:always\\s+)?(?:believe[ds]?|believed|am convinced|convinced|hold|(?:truly|firmly|really|deeply|genuinely|always) (?:think|feel|felt))\\s+(?:that\\s+)?(.+)`,
+  "i",
+);
+const SELF_DECIDED_RE = new RegExp(
+  `${SUBJ}(?:have\\s+|'ve\\s+)?${ADV}(?:decided|made the decision|made up (?:my|our) minds?|resolved|chose|chosen|committed|committing)\\s+(?:to\\s+|that\\s+)?(?:(?:i|we)(?:'ll| will| would)\\s+)?(.+)`,
+  "i",
+);
+const SELF_CHANGED_RE = new RegExp(
+  `${SUBJ}(quit|gave up|stopped|switched to|signed up for|enrolled in|took up|picked up)\\s+(.+)`,
+  "i",
+);
+
 export function factsOfClause(c: Clause): Found[] {
   const out: Found[] = [];
   const t = c.text;
@@ -70,26 +150,20 @@ export function factsOfClause(c: Clause): Found[] {
 
   // Relations hold even inside questions ("can you help my sister Hana…?"), but not in hypotheticals.
   if (!c.hypothetical) {
-    const relRe = new RegExp(
-      `\\b([Mm]y|[Oo]ur)\\s+((?:(?:${RELATIONS})'s\\s+)?)${REL_MOD}(${RELATIONS})(?:'s name is|,| is called| named| called)?\\s+${NAME}`,
-      "gu",
-    );
+    const relRe = MY_RELATION_NAMED_RE;
     for (const r of t.matchAll(relRe)) {
       if (isName(r[4]!)) {
         out.push({ kind: "relation", value: `${r[2] ? r[2] : ""}${norm(r[3]!)}: ${r[4]!.replace(/'s$/, "")}` });
       }
     }
-    const backRe = new RegExp(`${NAME}\\s*[(,]\\s*(?:my|our)\\s+${REL_MOD}(${RELATIONS})\\b`, "gu");
+    const backRe = NAME_MY_RELATION_RE;
     for (const r of t.matchAll(backRe)) {
       if (isName(r[1]!)) out.push({ kind: "relation", value: `${norm(r[2]!)}: ${r[1]}` });
     }
     if (
       self &&
       (m = t.match(
-        new RegExp(
-          `\\b(?:have|has|got|adopted|rescued)\\s+an?\\s+${REL_MOD}(${PETS})\\s+(?:named|called)\\s+${NAME}`,
-          "u",
-        ),
+        PET_NAMED_RE,
       )) && isName(m[2]!)
     ) {
       out.push({ kind: "relation", value: `${norm(m[1]!)}: ${m[2]}` });
@@ -101,30 +175,27 @@ export function factsOfClause(c: Clause): Found[] {
     // Dates tied to the person or to someone they name.
     if (
       (m = t.match(
-        new RegExp(`\\b(?:my\\s+)?(?:birthday|bday|b-day)(?:'s| is| falls)?\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
+        BIRTHDAY_ON_RE,
       )) ||
-      (self && (m = t.match(new RegExp(`\\bborn\\s+(?:on\\s+)?${DATE}`, "i")))) ||
-      (m = t.match(new RegExp(`\\bturn(?:ing)?\\s+\\d+\\s+on\\s+${DATE}`, "i"))) ||
-      (m = t.match(new RegExp(`\\bmy birthday on\\s+${DATE}`, "i")))
+      (self && (m = t.match(BORN_ON_RE))) ||
+      (m = t.match(TURNING_ON_RE)) ||
+      (m = t.match(MY_BIRTHDAY_ON_RE))
     ) {
       if (!/\b(?:my|our)\s+\w+'s\s+(?:birthday|bday)/i.test(t)) {
         out.push({ kind: "date", event: "birthday", value: m[1]! });
       }
-    } else if ((m = t.match(new RegExp(`^${DATE}\\s+is\\s+my\\s+(birthday|anniversary)`, "i")))) {
+    } else if ((m = t.match(DATE_IS_MY_DAY_RE))) {
       out.push({ kind: "date", event: m[2]!.toLowerCase(), value: m[1]! });
     } else if (
       (m = t.match(
-        new RegExp(
-          `\\b(?:my|our)\\s+(wedding anniversary|anniversary|wedding|graduation)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`,
-          "i",
-        ),
+        MY_OCCASION_ON_RE,
       ))
     ) {
       out.push({ kind: "date", event: m[1]!.toLowerCase(), value: m[2]! });
     }
     if (
       (m = t.match(
-        new RegExp(`\\b(?:my|our)\\s+(${RELATIONS})'s\\s+(birthday|anniversary)\\s+(?:is\\s+)?(?:on\\s+)?${DATE}`, "i"),
+        RELATIONS_DAY_ON_RE,
       ))
     ) {
       out.push({ kind: "date", event: `${norm(m[1]!)}'s ${m[2]!.toLowerCase()}`, value: m[3]! });
@@ -134,13 +205,13 @@ export function factsOfClause(c: Clause): Found[] {
 
   // Name.
   if (
-    (m = t.match(new RegExp(`\\b[Mm]y (?:full |first |real )?name(?: is|'s)\\s+${NAME}`, "u"))) ||
-    (m = t.match(new RegExp(`^(?:[Mm]y )?[Nn]ame's\\s+${NAME}`, "u"))) ||
-    (m = t.match(new RegExp(`\\b(?:[Cc]all me|[Ii] go by|[Pp]eople call me|[Ee]veryone calls me)\\s+${NAME}`, "u"))) ||
+    (m = t.match(MY_NAME_IS_RE)) ||
+    (m = t.match(NAMES_RE)) ||
+    (m = t.match(CALL_ME_RE)) ||
     (c.subject === "i" &&
-      (m = t.match(new RegExp(`^(?:I'm|I am)\\s+${NAME}\\s*(?:$|,|\\band\\b|\\bhere\\b|\\bfrom\\b)`, "u")))) ||
-    (m = t.match(new RegExp(`${NAME},?\\s+(?:that's|is) my (?:full |first |real )?name`, "u"))) ||
-    (c.sentenceStart && (m = t.match(new RegExp(`^${NAME}\\s+(?:here|again)\\b`, "u"))))
+      (m = t.match(I_AM_NAME_RE))) ||
+    (m = t.match(NAME_IS_MY_NAME_RE)) ||
+    (c.sentenceStart && (m = t.match(NAME_HERE_RE)))
   ) {
     if (isName(m[1]!)) out.push({ kind: "name", value: m[1]! });
   }
@@ -154,21 +225,18 @@ export function factsOfClause(c: Clause): Found[] {
   if (!neg) {
     if (
       (m = t.match(
-        new RegExp(`\\b(?:[Mm]oved|[Mm]oving|[Rr]elocated|[Rr]elocating)\\s+(?:back\\s+|over\\s+)?to\\s+${PLACE}`, "u"),
+        MOVED_TO_RE,
       ))
     ) {
       out.push({ kind: "location", value: m[1]!, change: true });
     } else if (
       (m = t.match(
-        new RegExp(
-          `\\b(?:[Ll]ive|[Ll]iving|[Bb]ased|[Ss]ettled|[Ss]taying|[Ll]ocated)\\s+(?:here\\s+)?in\\s+${PLACE}`,
-          "u",
-        ),
+        LIVE_IN_RE,
       )) ||
       (m = t.match(
-        new RegExp(`\\b(?:my|our|My|Our)\\s+(?:flat|apartment|house|home|place|town|city)\\s+in\\s+${PLACE}`, "u"),
+        MY_HOME_IN_RE,
       )) ||
-      (m = t.match(new RegExp(`\\b[Hh]ere in\\s+${PLACE}`, "u")))
+      (m = t.match(HERE_IN_RE))
     ) {
       out.push({ kind: "location", value: m[1]!, change: /\bnow\b/i.test(t) });
     }
@@ -177,17 +245,14 @@ export function factsOfClause(c: Clause): Found[] {
   // Occupation.
   if (!neg) {
     const roleRes: [RegExp, boolean][] = [
-      [new RegExp(`\\b(?:work|working|worked)\\s+as\\s+an?\\s+${ROLE}\\b`, "i"), false],
+      [WORK_AS_RE, false],
       [
-        new RegExp(
-          `(?:hired|started|starting|promoted to|new (?:job|role|position) as)\\s+(?:as\\s+)?an?\\s+${ROLE}\\b`,
-          "i",
-        ),
+        STARTED_AS_RE,
         true,
       ],
-      [new RegExp(`\\b(?:job|work|role|position)\\s+as\\s+an?\\s+${ROLE}\\b`, "i"), false],
-      [new RegExp(`^(?:i'm|i am|i've been|been|became|i became)\\s+(?:now\\s+)?an?\\s+${ROLE}\\b`, "i"), false],
-      [new RegExp(`^as an?\\s+${ROLE}\\b`, "i"), false],
+      [JOB_AS_RE, false],
+      [I_AM_ROLE_RE, false],
+      [AS_ROLE_RE, false],
     ];
     for (const [re, change] of roleRes) {
       if ((m = t.match(re))) {
@@ -199,27 +264,21 @@ export function factsOfClause(c: Clause): Found[] {
   }
 
   // Preferences.
-  const LIKE =
-    "(?:love|loves|like|likes|enjoy|enjoys|adore|into|obsessed with|hooked on|(?:a )?(?:big|huge) fan of|can't get enough of|crazy about|passionate about)";
-  const DISLIKE = "(?:hate|hates|dislike|dislikes|detest|loathe|can't stand|cannot stand|can't bear|not a fan of)";
-  if ((m = t.match(new RegExp(`${SUBJ}(?:been\\s+)?${ADV}${DISLIKE}\\s+(.+)`, "i")))) {
+  if ((m = t.match(SELF_DISLIKE_RE))) {
     out.push({ kind: "dislike", value: object(m[1]!) });
-  } else if ((m = t.match(new RegExp(`${SUBJ}(?:been\\s+)?${ADV}${LIKE}\\s+(.+)`, "i")))) {
+  } else if ((m = t.match(SELF_LIKE_RE))) {
     // "don't like X", "never liked X", "no longer enjoy X": the negation turns a like into a dislike.
     if (!/^(?:to|you|it|that|this|the idea)\b/i.test(m[1]!)) {
       out.push({ kind: neg ? "dislike" : "like", value: object(m[1]!) });
     }
   } else if (
     (m = t.match(
-      new RegExp(
-        `${SUBJ}(?:don't|do not|never|no longer|didn't)\\s+${ADV}(?:really\\s+)?(?:like|liked|enjoy|enjoyed|love|loved)\\s+(.+)`,
-        "i",
-      ),
+      SELF_NOT_LIKE_RE,
     ))
   ) {
     out.push({ kind: "dislike", value: object(m[1]!) });
   }
-  if ((m = t.match(new RegExp(`${SUBJ}(?:prefer|prefers)\\s+(.+)`, "i"))) && !neg) {
+  if ((m = t.match(SELF_PREFER_RE)) && !neg) {
     out.push({ kind: "prefer", value: clip(m[1]!, 10) });
   }
   if (
@@ -239,10 +298,7 @@ export function factsOfClause(c: Clause): Found[] {
   if (
     !neg &&
     ((m = t.match(
-      new RegExp(
-        `${SUBJ}(?:working on|building|developing|writing|making|creating|designing|putting together|hacking on|launching|started|starting|running)\\s+(.+)`,
-        "i",
-      ),
+      SELF_MAKING_RE,
     )) ||
       (m = t.match(
         /\b(?:my|our) (?:side |current |main |new )?project(?: right now| these days| at the moment)?(?: is|:)\s+(.+)/i,
@@ -258,10 +314,7 @@ export function factsOfClause(c: Clause): Found[] {
   if (
     !neg &&
     ((m = t.match(
-      new RegExp(
-        `${SUBJ}(?:always\\s+)?(?:believe[ds]?|believed|am convinced|convinced|hold|(?:truly|firmly|really|deeply|genuinely|always) (?:think|feel|felt))\\s+(?:that\\s+)?(.+)`,
-        "i",
-      ),
+      SELF_BELIEVE_RE,
     )) ||
       (m = t.match(/\b(?:big|firm|strong) believer in\s+(.+)/i)) ||
       (m = t.match(/^(?:i|we) value\s+(.+)/i)))
@@ -279,16 +332,13 @@ export function factsOfClause(c: Clause): Found[] {
   if (
     !neg &&
     (m = t.match(
-      new RegExp(
-        `${SUBJ}(?:have\\s+|'ve\\s+)?${ADV}(?:decided|made the decision|made up (?:my|our) minds?|resolved|chose|chosen|committed|committing)\\s+(?:to\\s+|that\\s+)?(?:(?:i|we)(?:'ll| will| would)\\s+)?(.+)`,
-        "i",
-      ),
+      SELF_DECIDED_RE,
     ))
   ) {
     out.push({ kind: "decision", value: `Decided to ${clip(m[1]!.replace(TAIL, ""), 12).replace(/^to\s+/i, "")}` });
   } else if (
     (m = t.match(
-      new RegExp(`${SUBJ}(quit|gave up|stopped|switched to|signed up for|enrolled in|took up|picked up)\\s+(.+)`, "i"),
+      SELF_CHANGED_RE,
     ))
   ) {
     const obj = object(m[2]!);
