@@ -1,5 +1,5 @@
 /**
- * embed: batches of 64 chunks (keyset ranges) -> vectors at the schema's dimension. Idempotent:
+ * embed: batches of the embedder's batchSize chunks (keyset ranges) -> vectors at the schema's dimension. Idempotent:
  * only chunks still without an embedding are sent; texts under 3 chars are marked unembeddable.
  * vector_index (the next stage, one task): a large generation's own search index, built in the
  * database from the vectors just written.
@@ -42,7 +42,7 @@ export const embedStage = (embedder: Embedder): TwoPhaseStoreStage<Prepared> => 
           `embedder makes ${embedder.dimension}-d vectors; the schema stores ${dim}`,
         );
       }
-      const ranges = await store.chunks.ranges(task.job_id, 64);
+      const ranges = await store.chunks.ranges(task.job_id, embedder.batchSize);
       return { newTasks: ranges.map((r, i) => ({ task_key: `embed:batch:${i}`, payload: { ...r } })) };
     }
     const { ids, e } = pre;
