@@ -24,6 +24,7 @@ import { embeddingInput } from "../shared/processors/embedding-input.ts";
 import { conversation, rng } from "../tools/export-generator.ts";
 import { canonicalChatGpt } from "../shared/processors/ingest/chatgpt.ts";
 import { keywordQuery } from "../shared/processors/chat-prompt.ts";
+import { searchDocument } from "../shared/processors/search-terms.ts";
 import { API_URL as API, benchArgs, DB_URL as DB, percentile } from "./_lib.ts";
 import { userToken } from "../platform/jwt.ts";
 
@@ -101,14 +102,19 @@ async function insertChunks(userId: string, gen: string, n: number, seed: number
   let ms = 0;
   for (const batch of makeChunks(seed, n)) {
     const { vectors } = await embedder.embed(batch.map((b) => embeddingInput(b.content)));
-    const rows = batch.map((b, i) => ({ ...b, v: JSON.stringify(vectors[i]) }));
+    const rows = batch.map((b, i) => ({
+      ...b,
+      v: JSON.stringify(vectors[i]),
+      fts: searchDocument(b.title, b.content),
+    }));
     const t0 = performance.now();
     await sql`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content,
-                token_count, message_count, created_at, embedding, embedding_model)
+                token_count, message_count, created_at, fts, embedding, embedding_model)
               select ${userId}, ${gen}, x.conversation_id, x.chunk_index, x.title, x.content, length(x.content) / 4, 1,
-                     x.created_at, x.v::extensions.vector, ${embedder.model}
+                     x.created_at, x.fts, x.v::extensions.vector, ${embedder.model}
                 from json_to_recordset(${JSON.stringify(rows)}::text::json)
-                  as x(conversation_id text, chunk_index int, title text, content text, created_at timestamptz, v text)`;
+                  as x(conversation_id text, chunk_index int, title text, content text, created_at timestamptz, v text,
+                       fts tsvector)`;
     ms += performance.now() - t0;
   }
   return ms;

@@ -1,6 +1,7 @@
 /** A job's searchable chunks (public.conversation_chunks) and their embeddings. */
 import type { Chunk } from "../../processors/chunk.ts";
 import { PipelineError } from "../../processors/errors.ts";
+import { searchDocument } from "../../processors/search-terms.ts";
 import type { Conn } from "../db.ts";
 import { withinTime } from "./bounded.ts";
 import { type KeyRange, rangesFromBounds, type StoredConversation } from "./conversations.ts";
@@ -71,18 +72,20 @@ export function postgresChunks(conn: Conn): ChunkStore {
           title: c.title,
           created_at: c.created_at,
           is_recent: isRecent,
+          // Made here, not by the database (search-terms.ts says why).
+          fts: searchDocument(c.title, k.content),
         }))
       );
       if (rows.length) {
         // A chunk whose text is unchanged from the person's current generation keeps its embedding
         // (no second embedding call for a re-imported export); a retried batch keeps its own.
         await conn`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
-                 message_count, created_at, is_recent, embedding, embedding_model, embeddable, updated_at)
+                 message_count, created_at, is_recent, fts, embedding, embedding_model, embeddable, updated_at)
                select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count, x.message_count,
-                      x.created_at, x.is_recent, o.embedding, o.embedding_model, length(btrim(x.content)) >= 3, now()
+                      x.created_at, x.is_recent, x.fts, o.embedding, o.embedding_model, length(btrim(x.content)) >= 3, now()
                  from json_to_recordset(${JSON.stringify(rows)}::text::json)
                       as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
-                           created_at timestamptz, is_recent boolean)
+                           created_at timestamptz, is_recent boolean, fts tsvector)
                  left join public.conversation_chunks o
                    on o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
                   and o.job_id <> ${job.id} and o.conversation_id = x.conversation_id and o.chunk_index = x.chunk_index
@@ -90,6 +93,7 @@ export function postgresChunks(conn: Conn): ChunkStore {
                on conflict (job_id, conversation_id, chunk_index) do update set
                  title = excluded.title, content = excluded.content, token_count = excluded.token_count,
                  message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
+                 fts = excluded.fts,
                  embedding = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding end,
                  embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
                  embeddable = excluded.embeddable, updated_at = now()`;
