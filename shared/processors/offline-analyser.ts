@@ -5,7 +5,6 @@
  * self-statements; statistics (analysis/stats.ts) and topics (analysis/topics.ts) describe how
  * and about what the person writes (analysis/sections.ts).
  */
-import nlp from "compromise";
 import { clausesOfMessage, stripCode } from "./analysis/clauses.ts";
 import { factsOfClause, type Found } from "./analysis/facts.ts";
 import type { FactSet } from "./schemas.ts";
@@ -15,12 +14,6 @@ export interface UserMessage {
   text: string;
   date: string | null;
   conversationId: string;
-}
-
-export interface Statement {
-  text: string;
-  /** YYYY-MM-DD of the conversation, or null. */
-  date: string | null;
 }
 
 /** Conversation blocks are headed `=== <title> | <YYYY-MM-DD or unknown> ===`. */
@@ -45,17 +38,6 @@ export function userMessages(data: string): UserMessage[] {
     else if (cur && line) cur.text += "\n" + line;
   }
   return out;
-}
-
-/** The person's sentences from rendered conversation data, with the conversation date. */
-export function userStatements(data: string): Statement[] {
-  return userMessages(data).flatMap((m) =>
-    // Tokenize only: sentence boundaries need no part-of-speech tagging, which would cost 6x the CPU.
-    (nlp.tokenize(m.text).out("array") as string[]).map((t) => t.trim()).filter(Boolean).map((text) => ({
-      text,
-      date: m.date,
-    }))
-  );
 }
 
 /**
@@ -173,20 +155,6 @@ export function extractFacts(messages: { text: string; date: string | null; conv
     facts.decisions.push({ decision: cap1(h.f.value), context: said(h, n) });
   }
   return facts;
-}
-
-/**
- * The person's sentences from a chunk (`User:` lines) that could carry a durable fact about
- * them: those in which a self-statement was found.
- */
-export function candidateStatements(chunkText: string): string[] {
-  const lines = chunkText.split("\n").filter((l) => l.startsWith("User:")).join("\n");
-  const out: string[] = [];
-  for (const s of userStatements(lines)) {
-    if (s.text.length < 8 || s.text.length > 400) continue;
-    if (findFacts([{ text: s.text, date: s.date, conversationId: "" }]).length) out.push(s.text);
-  }
-  return out;
 }
 
 /** Deduplicates facts by normalised text (first seen wins). */

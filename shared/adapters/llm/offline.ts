@@ -42,14 +42,15 @@ function hash(s: string): number {
 }
 
 /**
- * The analyser and the sections writer, loaded by the first request that needs them: they bring
- * an NLP library whose start-up (~0.3 s of CPU, ~50 MB) a function that never asks for facts or
- * sections (chunk, embed, chat) should not pay each time the platform starts a worker for it.
+ * The analyser and the sections writer load with the first request that needs each: the sections
+ * writer brings an NLP library whose start-up (~0.3-0.8 s of CPU, ~50 MB) no other request needs,
+ * and a function that never asks for facts or sections (chunk, embed, chat) loads neither each
+ * time the platform starts a worker for it.
  */
-const importAnalysis = () =>
-  Promise.all([import("../../processors/offline-analyser.ts"), import("../../processors/analysis/sections.ts")]);
-let analysis: ReturnType<typeof importAnalysis> | undefined;
-const loadAnalysis = () => analysis ??= importAnalysis();
+let analyser: Promise<typeof import("../../processors/offline-analyser.ts")> | undefined;
+let sectionsWriter: Promise<typeof import("../../processors/analysis/sections.ts")> | undefined;
+const loadAnalyser = () => analyser ??= import("../../processors/offline-analyser.ts");
+const loadSections = () => sectionsWriter ??= import("../../processors/analysis/sections.ts");
 
 /** The person's messages of an extraction request (`<user>` blocks; `<context>` is not theirs). */
 function extractionMessages(data: string) {
@@ -81,20 +82,20 @@ async function answer(req: LlmRequest): Promise<string> {
   switch (req.purpose) {
     case "sections": {
       // Sections from the sampled conversations (and MEMORY, when a later pass sends it).
-      const [{ userMessages }, { offlineSections }] = await loadAnalysis();
+      const [{ userMessages }, { offlineSections }] = await Promise.all([loadAnalyser(), loadSections()]);
       const data = fenced(req, "conversations");
       return JSON.stringify(
         offlineSections(userMessages(data), fenced(req, "memory"), NAMES[hash(data) % NAMES.length]!),
       );
     }
     case "facts": {
-      const [{ extractFacts }] = await loadAnalysis();
+      const { extractFacts } = await loadAnalyser();
       return JSON.stringify(extractFacts(extractionMessages(fenced(req, "conversations"))));
     }
     case "reduce":
       return JSON.stringify(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
     case "memory": {
-      const [{ memoryMarkdown }] = await loadAnalysis();
+      const { memoryMarkdown } = await loadAnalyser();
       return memoryMarkdown(FactsSchema.parse(JSON.parse(fenced(req, "facts") || "{}")));
     }
     default:
