@@ -7,6 +7,7 @@
  * escaped, so no text in them can close a fence or pose as rules. Deterministic for the same
  * input (time is passed in).
  */
+import { words as wordsOf } from "./hash-embedding.ts";
 import type { LlmMessage, LlmRequest } from "./llm-request.ts";
 import { cleanSection } from "./render.ts";
 import type { Sections } from "./schemas.ts";
@@ -91,10 +92,12 @@ const STOP = new Set([
   "some",
 ]);
 
-/** A to_tsquery('simple') OR-expression of up to 5 keywords (lowercase, no stop words, > 2 chars). */
+/**
+ * A to_tsquery('simple') OR-expression of up to 5 keywords (lowercase, no stop words, > 2 chars),
+ * split into words exactly as chunks' keyword documents are (search-terms.ts).
+ */
 export function keywordQuery(message: string): string {
-  const words = (message.toLowerCase().normalize("NFKC").match(/[\p{L}\p{N}]+/gu) ?? [])
-    .filter((w) => w.length > 2 && !STOP.has(w));
+  const words = wordsOf(message).filter((w) => w.length > 2 && !STOP.has(w));
   return [...new Set(words)].slice(0, 5).join(" | ");
 }
 
