@@ -16,10 +16,14 @@ Deno.test("vector index build: past its time it gives up and keeps nothing; in t
       const [job] = await tx`insert into public.processing_jobs (user_id, storage_path, pipeline_version)
                              values (${user}, ${`imports/${user}/x.json`}, 'selftest') returning id`;
       await tx`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content,
-                 token_count, message_count, created_at, embedding)
-               select ${user}, ${job!.id}, 'c' || g, 0, 't', 'text ' || g, 2, 1, now(),
-                      (select array_agg(random() - 0.5 + 0 * d + 0 * g)::extensions.vector(768) from generate_series(1, 768) d)
+                 token_count, message_count, created_at)
+               select ${user}, ${job!.id}, 'c' || g, 0, 't', 'text ' || g, 2, 1, now()
                  from generate_series(1, 2000) g`;
+      await tx`insert into public.chunk_embeddings (chunk_id, job_id, user_id, embedding)
+               select c.id, c.job_id, c.user_id,
+                      (select array_agg(random() - 0.5 + 0 * d + 0 * c.chunk_index)::extensions.vector(768)
+                         from generate_series(1, 768) d)
+                 from public.conversation_chunks c where c.job_id = ${job!.id}`;
       await tx`select set_config('soulprint.exact_search_max_chunks', '100', true)`;
       const chunks = postgresChunks(tx);
 

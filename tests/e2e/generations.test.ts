@@ -69,9 +69,10 @@ const terminal = (sql: postgres.Sql, id: string) =>
 async function snapshot(sql: postgres.Sql, userId: string) {
   const profile = first(await sql`select * from public.user_profiles where user_id = ${userId}`);
   const gen = profile.generation_id as string;
-  const chunks = await sql`select id, job_id, conversation_id, chunk_index, md5(content) as content,
-                                  md5(embedding::text) as embedding
-                             from public.conversation_chunks where job_id = ${gen} order by id`;
+  const chunks = await sql`select c.id, c.job_id, c.conversation_id, c.chunk_index, md5(c.content) as content,
+                                  md5(e.embedding::text) as embedding
+                             from public.conversation_chunks c left join public.chunk_embeddings e on e.chunk_id = c.id
+                            where c.job_id = ${gen} order by c.id`;
   const facts = await sql`select id, job_id, chunk_id, category, fact from public.memory_facts
                            where job_id = ${gen} order by id`;
   const conversations = await sql`select job_id, conversation_id, md5(messages::text) as messages

@@ -52,8 +52,9 @@ async function assertSoulprint(sql: postgres.Sql, r: Awaited<ReturnType<typeof r
   assert.ok(profile.soulprint_text.includes("## Memory"));
   assert.equal(profile.sections_source, "regenerate");
   const chunks = first(
-    await sql`select count(*)::int as n, count(embedding)::int as e, min(extensions.vector_dims(embedding))::int as d
-                                  from public.conversation_chunks where job_id = ${job.id}`,
+    await sql`select count(*)::int as n, count(e.embedding)::int as e, min(extensions.vector_dims(e.embedding))::int as d
+                from public.conversation_chunks c left join public.chunk_embeddings e on e.chunk_id = c.id
+               where c.job_id = ${job.id}`,
   );
   assert.equal(chunks.n, job.chunk_count);
   assert.equal(chunks.e, chunks.n, "every chunk embedded");

@@ -77,26 +77,40 @@ export function postgresChunks(conn: Conn): ChunkStore {
         }))
       );
       if (rows.length) {
-        // A chunk whose text is unchanged from the person's current generation keeps its embedding
-        // (no second embedding call for a re-imported export); a retried batch keeps its own.
-        await conn`insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
-                 message_count, created_at, is_recent, fts, embedding, embedding_model, embeddable, updated_at)
-               select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count, x.message_count,
-                      x.created_at, x.is_recent, x.fts, o.embedding, o.embedding_model, length(btrim(x.content)) >= 3, now()
-                 from json_to_recordset(${JSON.stringify(rows)}::text::json)
-                      as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
-                           created_at timestamptz, is_recent boolean, fts tsvector)
-                 left join public.conversation_chunks o
+        // One statement: a chunk rewritten with other text loses its vector; a new chunk whose
+        // text is unchanged from the same chunk of the person's current generation gets that
+        // generation's vector (no second embedding call for a re-imported export); a retried
+        // batch keeps its own (same text, same row). The data-modifying parts all see the rows as
+        // they were before the statement, so the stale vectors are found by the old text.
+        await conn`with x as materialized (
+                 select x.* from json_to_recordset(${JSON.stringify(rows)}::text::json)
+                   as x(conversation_id text, chunk_index int, title text, content text, token_count int, message_count int,
+                        created_at timestamptz, is_recent boolean, fts tsvector))
+               , stale as (
+                 delete from public.chunk_embeddings e
+                  using x, public.conversation_chunks c
+                  where c.job_id = ${job.id} and c.conversation_id = x.conversation_id and c.chunk_index = x.chunk_index
+                    and c.content <> x.content and e.chunk_id = c.id)
+               , up as (
+                 insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content,
+                        token_count, message_count, created_at, is_recent, fts, embeddable, updated_at)
+                 select ${job.user_id}, ${job.id}, x.conversation_id, x.chunk_index, x.title, x.content, x.token_count,
+                        x.message_count, x.created_at, x.is_recent, x.fts, length(btrim(x.content)) >= 3, now()
+                   from x
+                 on conflict (job_id, conversation_id, chunk_index) do update set
+                   title = excluded.title, content = excluded.content, token_count = excluded.token_count,
+                   message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
+                   fts = excluded.fts, embeddable = excluded.embeddable, updated_at = now()
+                 returning id, conversation_id, chunk_index, content)
+               insert into public.chunk_embeddings (chunk_id, job_id, user_id, model, embedding)
+               select up.id, ${job.id}, ${job.user_id}, e.model, e.embedding
+                 from up
+                 join public.conversation_chunks o
                    on o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
-                  and o.job_id <> ${job.id} and o.conversation_id = x.conversation_id and o.chunk_index = x.chunk_index
-                  and o.content = x.content
-               on conflict (job_id, conversation_id, chunk_index) do update set
-                 title = excluded.title, content = excluded.content, token_count = excluded.token_count,
-                 message_count = excluded.message_count, created_at = excluded.created_at, is_recent = excluded.is_recent,
-                 fts = excluded.fts,
-                 embedding = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding end,
-                 embedding_model = case when public.conversation_chunks.content = excluded.content then public.conversation_chunks.embedding_model end,
-                 embeddable = excluded.embeddable, updated_at = now()`;
+                  and o.job_id <> ${job.id} and o.conversation_id = up.conversation_id and o.chunk_index = up.chunk_index
+                  and o.content = up.content
+                 join public.chunk_embeddings e on e.chunk_id = o.id
+               on conflict (chunk_id) do nothing`;
       }
       const counts = batch.map((b) => ({ conversation_id: b.conversation.conversation_id, n: b.chunks.length }));
       // Each conversation's surplus by its own index lookup (offset 0 keeps the lateral a per-row
@@ -121,7 +135,9 @@ export function postgresChunks(conn: Conn): ChunkStore {
       const rows =
         await conn`select id::text as id, conversation_id, content, created_at from public.conversation_chunks
         where job_id = ${jobId} and (${after}::uuid is null or id > ${after}::uuid) and (${upto}::uuid is null or id <= ${upto}::uuid)
-          and (not ${onlyUnembedded} or (embedding is null and embeddable)) order by id`;
+          and (not ${onlyUnembedded} or (embeddable and not exists (
+                 select from public.chunk_embeddings e where e.chunk_id = conversation_chunks.id)))
+        order by id`;
       return rows.map((r) => ({
         id: String(r.id),
         conversation_id: String(r.conversation_id),
@@ -158,12 +174,19 @@ export function postgresChunks(conn: Conn): ChunkStore {
       // reads, steps by 3e-5 there). Parsing is the statement's main cost: full-precision doubles
       // inside a JSON document (parsed as JSON, then as a vector) cost the database 3-4x as much.
       const vectors = rows.map((x) => JSON.stringify(x.vector.map(round7)));
+      // Inserted, never updated onto the chunk (20261207010000 says why); the join with the chunk
+      // takes its job and owner and drops ids that are gone, which the count below then catches.
+      // A retried task's second write replaces its first.
       const [r] = await conn`with v as (select x.id, x.v from unnest(${
         rows.map((x) => x.id)
       }::uuid[], ${vectors}::text[]) as x(id, v))
-        , u as (update public.conversation_chunks c set embedding = v.v::extensions.vector, embedding_model = ${model},
-                  updated_at = now() from v where c.id = v.id returning 1)
-        select count(*)::int as n from u`;
+        , i as (insert into public.chunk_embeddings (chunk_id, job_id, user_id, model, embedding)
+                select c.id, c.job_id, c.user_id, ${model}, v.v::extensions.vector
+                  from v join public.conversation_chunks c on c.id = v.id
+                on conflict (chunk_id) do update set model = excluded.model, embedding = excluded.embedding,
+                  created_at = now()
+                returning 1)
+        select count(*)::int as n from i`;
       const n = Number(r?.n);
       // Verified, not assumed: a vector for a chunk that is gone must not pass silently.
       if (n !== rows.length) throw new PipelineError("INTERNAL", `stored ${n} of ${rows.length} embeddings`);

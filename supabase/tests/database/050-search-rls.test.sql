@@ -2,7 +2,7 @@
 -- it returns, whatever other users hold in the shared table (the shared HNSW index once returned
 -- other users' neighbours and the user filter then left a small user with a few results).
 begin;
-select plan(28);
+select plan(31);
 
 -- The table's statistics must be this test's alone (the keyword arm reads how common a term is):
 -- rows left by a local run go for the length of this (rolled back) test.
@@ -29,15 +29,22 @@ insert into public.processing_jobs (user_id, storage_path, pipeline_version)
 values (:'ben', 'imports/' || :'ben' || '/all.json', 'selftest') returning id as ben_gen \gset
 
 -- ann: 40 chunks in her current generation, 40 in an old one; ben: 3000 (a heavy history).
-insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
-  message_count, created_at, embedding)
-select u, j, 'c' || g, 0, t, c || ' ' || g, 10, 1, now() - g * interval '1 hour', e.v
+-- Each chunk's vector in public.chunk_embeddings, as the embed stage writes it.
+with v as (
+select u, j, g, t, c, e.v
   from (values (:'ann'::uuid, :'ann_gen'::uuid, 40, 'Kyoto trip', 'User: I am planning a trip to Kyoto in April'),
                (:'ann'::uuid, :'ann_old'::uuid, 40, 'Kyoto old', 'User: an old kyoto plan'),
                (:'ben'::uuid, :'ben_gen'::uuid, 3000, 'Kyoto secrets', 'User: my Kyoto password is hunter2')) x(u, j, n, t, c),
        generate_series(1, x.n) g,
        lateral (select array_agg(ce.x[d] + (random() - 0.5) * 0.6 order by d)::extensions.vector(768) as v
-                  from centres ce, generate_series(1, 768) d where ce.i = g % 30) e;
+                  from centres ce, generate_series(1, 768) d where ce.i = g % 30) e
+), ins as (
+insert into public.conversation_chunks (user_id, job_id, conversation_id, chunk_index, title, content, token_count,
+  message_count, created_at)
+select u, j, 'c' || g, 0, t, c || ' ' || g, 10, 1, now() - g * interval '1 hour' from v
+returning id, job_id, user_id, conversation_id)
+insert into public.chunk_embeddings (chunk_id, job_id, user_id, embedding)
+select ins.id, ins.job_id, ins.user_id, v.v from ins join v on v.j = ins.job_id and 'c' || v.g = ins.conversation_id;
 update public.processing_jobs set chunk_count = 40 where id = :'ann_gen';
 update public.processing_jobs set chunk_count = 3000 where id = :'ben_gen';
 insert into public.user_profiles (user_id, ai_name, generation_id)
@@ -47,11 +54,11 @@ analyze public.conversation_chunks;
 -- Exact answers, computed as the superuser without any index.
 create temporary table exact as
 select u.uid, (select array_agg(id order by d) from (
-         select c.id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
-           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 10) e) as ids,
+         select c.chunk_id as id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
+           from public.chunk_embeddings c where c.job_id = u.gen order by 2 limit 10) e) as ids,
        (select array_agg(id order by d) from (
-         select c.id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
-           from public.conversation_chunks c where c.job_id = u.gen order by 2 limit 50) e) as ids50
+         select c.chunk_id as id, (c.embedding operator(extensions.<=>) (select v from q)) + 0 as d
+           from public.chunk_embeddings c where c.job_id = u.gen order by 2 limit 50) e) as ids50
   from (values (:'ann'::uuid, :'ann_gen'::uuid), (:'ben'::uuid, :'ben_gen'::uuid)) u(uid, gen);
 grant select on exact to authenticated;
 
@@ -78,6 +85,7 @@ select is((select count(*)::int from public.keyword_chunks('kyoto | april', 100)
 select is((select method from public.hybrid_search_chunks('kyoto', (select v from q), 1)), 'hybrid',
   'found by both legs -> hybrid');
 select is((select count(*)::int from public.conversation_chunks), 80, 'RLS: her chunks only (both generations)');
+select is((select count(*)::int from public.chunk_embeddings), 80, 'RLS: her vectors only (both generations)');
 select is((select ai_name from public.user_profiles), 'Sage', 'RLS: her profile only');
 select throws_ok($$ update public.user_profiles set ai_name = 'Hacked' $$, '42501', null, 'users cannot write SoulPrint fields');
 
@@ -113,14 +121,14 @@ reset role;
 -- returns (as it would hold some of a region the graph cannot reach), so it finds vectors nearer
 -- than the walk's answers that the walk did not return.
 select format('insert into private.%I select gen_random_uuid(), (extensions.l2_normalize(c.embedding_half)::extensions.vector(768) operator(extensions.-) g.centre)::extensions.halfvec(768)
-                 from public.conversation_chunks c, private.generation_vector_indexes g where c.id = any(%L) and g.job_id = %L',
+                 from public.chunk_embeddings c, private.generation_vector_indexes g where c.chunk_id = any(%L) and g.job_id = %L',
               :'ben_rel' || '_probe', (select ids from exact where uid = :'ben'), :'ben_gen') as ins \gset
 select tests.authenticate_as(:'ben');
 select is((select bool_or(exact)::text from public.generation_index_chunks((select v from q), 600, 10)), 'false',
   'a walk that meets nothing nearer in the probe answers by itself');
 -- The centred index's scores are cosine distances: the same as exact ones, to halfvec precision.
 select ok((select max(abs(g.distance - (c.embedding operator(extensions.<=>) (select v from q))))
-             from public.generation_index_chunks((select v from q), 50, 10) g join public.conversation_chunks c on c.id = g.id) < 0.002,
+             from public.generation_index_chunks((select v from q), 50, 10) g join public.chunk_embeddings c on c.chunk_id = g.id) < 0.002,
   'distances from the centred index are the cosine distances of the chunks');
 reset role;
 :ins;
@@ -136,6 +144,8 @@ delete from public.conversation_chunks where job_id = :'ben_gen';
 select is((select count(*)::int from private.generation_vector_indexes where job_id = :'ben_gen')
           + (select count(*)::int from pg_catalog.pg_class where relname in (:'ben_rel', :'ben_rel' || '_probe', :'ben_rel' || '_lists')), 0,
   'deleting a generation''s chunks drops its index tables in the same transaction');
+select is((select count(*)::int from public.chunk_embeddings where job_id = :'ben_gen'), 0,
+  'and their vectors');
 reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as(:'ann');
@@ -146,6 +156,7 @@ reset soulprint.exact_search_max_chunks;
 
 select tests.authenticate_as_anon();
 select throws_ok($$ select * from public.conversation_chunks $$, '42501', null, 'anon reads no chunks');
+select throws_ok($$ select * from public.chunk_embeddings $$, '42501', null, 'anon reads no vectors');
 select throws_ok($$ select * from public.match_conversation_chunks(null, 1, 0) $$, '42501', null, 'anon cannot search');
 
 select * from finish();

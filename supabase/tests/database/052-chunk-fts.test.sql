@@ -26,7 +26,7 @@ update public.conversation_chunks set content = 'User: Nara', fts = $$'nara':2$$
 select is((select fts::text from public.conversation_chunks where conversation_id = 'given'), $$'nara':2$$,
   'new text with its document: the writer''s document');
 
-update public.conversation_chunks set embedding_model = 'x' where conversation_id = 'given';
+update public.conversation_chunks set embeddable = false where conversation_id = 'given';
 select is((select fts::text from public.conversation_chunks where conversation_id = 'given'), $$'nara':2$$,
   'an update that leaves title and text alone leaves the document');
 

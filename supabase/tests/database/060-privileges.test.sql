@@ -94,6 +94,7 @@ select set_eq($$ select tests.relation_privileges('authenticated', '{public}') $
     'public.chat_conversations: UPDATE(title,updated_at)', 'public.chat_conversations: DELETE',
     'public.chat_messages: SELECT', 'public.chat_messages: INSERT(content,conversation_id,role,user_id)',
     'public.chat_messages: DELETE',
+    'public.chunk_embeddings: SELECT',
     'public.conversation_chunks: SELECT',
     'public.memory_facts: SELECT',
     'public.processing_jobs: SELECT', 'public.processing_jobs: INSERT(file_type,storage_path,user_id)',
