@@ -183,13 +183,15 @@ export function postgresConversations(conn: Conn): ConversationStore {
     },
     async claimFirstMessages(jobId, candidates) {
       if (!candidates.length) return new Map();
-      const claims = JSON.stringify(candidates);
       // In hash order, so two tasks claiming overlapping texts take the rows' locks in one order
       // (no deadlock). The owners are read by a second statement: one whose insert waited on a
-      // concurrent claim would not see that claim in its own snapshot.
+      // concurrent claim would not see that claim in its own snapshot. Columns as arrays (one
+      // parse each, where a JSON document was parsed twice).
       await conn`insert into private.extract_first_messages (job_id, hash, conversation_id, message_index)
                  select ${jobId}, x.hash, x.conversation, x.index
-                   from json_to_recordset(${claims}::text::json) as x(hash uuid, conversation text, index int)
+                   from unnest(${candidates.map((c) => c.hash)}::uuid[], ${
+        candidates.map((c) => c.conversation)
+      }::text[], ${candidates.map((c) => c.index)}::int[]) as x(hash, conversation, index)
                   order by x.hash
                  on conflict (job_id, hash) do nothing`;
       // One primary-key probe per hash. The table fills from empty during each import, so its
