@@ -9,9 +9,8 @@
 -- versions that autovacuum no longer has to clean. Exact search and the vector index build read
 -- the narrow rows (1.6 KB, the halfvec in the row) instead of walking the chunks.
 --
--- A chunk has at most one row here; deleting the chunk deletes it. Readers (search, the vector
--- index build, the embed stage) move over in the next migration; the chunk's own columns go in
--- the one after.
+-- A chunk has at most one row here; deleting the chunk deletes it. Search moves over in the next
+-- migration, the vector index build in the one after; the chunk's own columns go last.
 
 create table if not exists public.chunk_embeddings (
   chunk_id uuid primary key references public.conversation_chunks (id) on delete cascade,

@@ -1,8 +1,9 @@
--- Search, the vector index build and the schema's dimension read vectors from public.chunk_embeddings.
+-- Search and the schema's dimension read vectors from public.chunk_embeddings.
 --
 -- Same behaviour as 20261130040100_center_generation_vector_indexes.sql; only the table the
 -- vectors come from changes (20261207010000 says why). An exact scan of a generation now reads
--- its narrow vector rows by job, not its chunk rows.
+-- its narrow vector rows by job, not its chunk rows. The vector index build moves over in the
+-- next migration.
 
 /* The dimension of public.chunk_embeddings.embedding, read from the catalog. Stable. */
 create or replace function private.embedding_dimension() returns integer
@@ -10,50 +11,6 @@ language sql stable security definer set search_path = '' as $$
   select a.atttypmod from pg_catalog.pg_attribute a
    where a.attrelid = 'public.chunk_embeddings'::regclass and a.attname = 'embedding'
 $$;
-
-/*
- * private.build_generation_vector_index(job_id) -> jsonb {built, vectors, build_ms}
- * As in 20261130040100 (one HNSW and one IVF index over the generation's centred unit vectors, and
- * a probe table of every 16th), over the job's rows of public.chunk_embeddings.
- */
-create or replace function private.build_generation_vector_index(p_job_id uuid) returns jsonb
-language plpgsql security definer set search_path = ''
-set maintenance_work_mem = '256MB'
-as $$
-declare
-  rel text := 'generation_vectors_' || replace(p_job_id::text, '-', '');
-  n integer;
-  mean extensions.vector(768);
-  t0 timestamptz := clock_timestamp();
-  ms integer;
-begin
-  delete from private.generation_vector_indexes where job_id = p_job_id;
-  select count(*), extensions.avg(extensions.l2_normalize(embedding_half)::extensions.vector(768))
-    into n, mean
-    from public.chunk_embeddings where job_id = p_job_id;
-  if n <= private.exact_search_max_chunks() then
-    return jsonb_build_object('built', false, 'vectors', n, 'build_ms', 0);
-  end if;
-  execute format('create table private.%I (id uuid not null, embedding extensions.halfvec(768) not null)', rel);
-  execute format('alter table private.%I alter column embedding set storage main', rel);
-  execute format('insert into private.%I (id, embedding)
-                  select chunk_id, (extensions.l2_normalize(embedding_half)::extensions.vector(768)
-                                    operator(extensions.-) $2)::extensions.halfvec(768)
-                    from public.chunk_embeddings
-                   where job_id = $1', rel) using p_job_id, mean;
-  perform set_config('maintenance_work_mem',
-    coalesce(nullif(current_setting('soulprint.vector_index_build_memory', true), ''), '256MB'), true);
-  execute format('create index on private.%I using hnsw (embedding extensions.halfvec_ip_ops)
-                  with (m = 16, ef_construction = 64)', rel);
-  execute format('create index on private.%I using ivfflat (embedding extensions.halfvec_cosine_ops)
-                  with (lists = %s)', rel, private.vector_index_lists(n));
-  execute format('create table private.%I as select id, embedding from private.%I
-                   where (hashtext(id::text) & 15) = 0', rel || '_probe', rel);
-  ms := (extract(epoch from clock_timestamp() - t0) * 1000)::integer;
-  insert into private.generation_vector_indexes (job_id, relname, vectors, build_ms, centre)
-  values (p_job_id, rel, n, ms, mean);
-  return jsonb_build_object('built', true, 'vectors', n, 'build_ms', ms);
-end $$;
 
 /*
  * public.nearest_chunks(query_embedding, k default 30) -> table(id, distance)

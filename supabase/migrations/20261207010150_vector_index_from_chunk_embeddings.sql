@@ -1,4 +1,5 @@
--- A generation's HNSW graph is built with m 12 and ef_construction 40 (was 16 and 64).
+-- A generation's vector index is built from public.chunk_embeddings, and its HNSW graph with m 12 and
+-- ef_construction 40 (was 16 and 64).
 --
 -- The graph build was the largest single cost of a 1 GB import after embedding: 22.6 s of wall
 -- time on 2 cores (both busy: the build runs a parallel worker) for 78,000 vectors; with these
@@ -11,7 +12,8 @@
 
 /*
  * private.build_generation_vector_index(job_id) -> jsonb {built, vectors, build_ms}
- * As in 20261207010100, with the lighter graph.
+ * As in 20261130040100 (one HNSW and one IVF index over the generation's centred unit vectors, and
+ * a probe table of every 16th), over the job's rows of public.chunk_embeddings, with the lighter graph.
  */
 create or replace function private.build_generation_vector_index(p_job_id uuid) returns jsonb
 language plpgsql security definer set search_path = ''
