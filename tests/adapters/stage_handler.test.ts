@@ -14,6 +14,28 @@ const kick = (body: unknown, auth: string | null = keys.service_role_key) =>
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 
+// Another test's selftest job may still have an invocation of the selftest function in flight, and
+// an invocation claims any due task of its stage (the kicked ids only come first). Before a test
+// releases a held task for its own in-process call, wait until no such invocation is running: no
+// selftest kick of the last minute without its response, no selftest task of another job running
+// or due soon (the sweeper would kick it).
+async function selftestIdle(sql: ReturnType<typeof adminDb>, job: string) {
+  await waitFor(
+    async () =>
+      first(
+          await sql`select (
+            (select count(*) from private.kicks k left join net._http_response r on r.id = k.request_id
+              where k.function_name = 'selftest' and k.created_at > now() - interval '1 minute' and r.id is null)
+          + (select count(*) from private.job_tasks
+              where stage like 'selftest%' and job_id <> ${job}
+                and (state = 'running' and lease_until > now()
+                  or state in ('pending', 'failed') and run_after < now() + interval '10 seconds')))::int as n`,
+        ).n === 0 || null,
+    30_000,
+    50,
+  );
+}
+
 Deno.test("stage handler: auth, validation, and a 207 with per-task outcomes", async () => {
   const sql = adminDb();
   const db = createDb({ dbUrl: DB_URL });
@@ -52,6 +74,7 @@ Deno.test("stage handler: auth, validation, and a 207 with per-task outcomes", a
       15_000,
       50,
     );
+    await selftestIdle(sql, task.job_id);
     await sql`update private.job_tasks set run_after = now(), kicked_at = now() where id = ${task.id}`;
     res = await handle(kick({ stage: "selftest_fanout", task_ids: [Number(task.id)] }), deps);
     assert.equal(res.status, 207);
@@ -100,6 +123,7 @@ Deno.test("stage handler: beside a busy invocation, a worker past its shared mem
       15_000,
       50,
     );
+    await selftestIdle(sql, job);
     const release = (id: number) =>
       sql`update private.job_tasks set run_after = now(), kicked_at = now() where id = ${id}`;
     const stateOf = async (id: number) => first(await sql`select state from private.job_tasks where id = ${id}`).state;
