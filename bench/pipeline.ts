@@ -11,17 +11,28 @@
  *   (shared/processors/model-calls.ts: counted from the export itself with the stages' own
  *   processors, with their input tokens as the limiter estimates them): `ideal_needed_seconds`
  *   = max(needed calls x latency / concurrency, needed calls / rpm, needed input tokens / tpm),
- *   and `model_phase_efficiency` = ideal_needed_seconds / model_phase_seconds.
+ *   and `model_phase_efficiency` = ideal_needed_seconds / model_phase_seconds. The needed
+ *   extraction requests are packed as the tasks pack them (ranges of 50 conversations, each sent
+ *   in requests of at most MAX_REQUEST_CHARS), which leaves requests partly full: the line also
+ *   gives `fewest_extract_calls`, the requests the same text would take packed full, and
+ *   `model_phase_efficiency_fewest` against that bound.
  * Ends with one JSON line: conversations, llm_calls, seconds, ideal_seconds, efficiency,
  * usd_per_1000_conversations, tokens per 1000 conversations, needed_calls, needed_input_tokens,
- * model_phase_seconds, ideal_needed_seconds, model_phase_efficiency. The stage timeline and the
+ * model_phase_seconds, ideal_needed_seconds, model_phase_efficiency, extract_request_fill,
+ * fewest_extract_calls, model_phase_efficiency_fewest. The stage timeline and the
  * model calls' timeline (per stage, and the gaps between calls) go to stderr.
  */
 import postgres from "postgres";
 import { startProviderServer } from "../platform/provider-server.ts";
 import { generateExport } from "../tools/export-generator.ts";
 import { parseElements } from "../shared/processors/ingest/slice.ts";
-import { idealSeconds, neededModelCalls, type StoredInput } from "../shared/processors/model-calls.ts";
+import { extractionPlan, MAX_REQUEST_CHARS } from "../shared/processors/extraction-input.ts";
+import {
+  extractionSource,
+  idealSeconds,
+  neededModelCalls,
+  type StoredInput,
+} from "../shared/processors/model-calls.ts";
 import { postgresStore } from "../shared/adapters/store/mod.ts";
 import { FACT_BUDGET_TOKENS } from "../supabase/functions/consolidate/handler.ts";
 import { API_URL as API, benchArgs, DB_URL, importAndWait, percentile } from "./_lib.ts";
@@ -108,7 +119,8 @@ try {
 
   // What the input needs, from the export itself (facts and MEMORY, answers of earlier calls, from the run).
   const store = postgresStore(sql);
-  const needed = neededModelCalls(storedInput(elements, new Date(job.created_at).toISOString()), {
+  const input = storedInput(elements, new Date(job.created_at).toISOString());
+  const needed = neededModelCalls(input, {
     factBudgetTokens: FACT_BUDGET_TOKENS,
     facts: await store.facts.forJob(job.id),
     memoryMd: (await store.artifacts.stagedMemory(job.id))?.memory_md ?? null,
@@ -118,6 +130,14 @@ try {
   const concurrency = Number(cap!.n);
   const idealNeeded = idealSeconds(needed, { latencyMs: latency, concurrency, rpm, tpm });
   const phase = (Math.max(...calls.map((c) => c.done)) - starts[0]!) / 1000;
+  // The bound no packing beats: the extraction text in full requests (the other stages' calls as they are).
+  const requestChars = extractionPlan(input.map(extractionSource)).requests.map((r) => r.text.length);
+  const fewest = Math.ceil(requestChars.reduce((n, c) => n + c, 0) / MAX_REQUEST_CHARS);
+  const extractCalls = needed.filter((c) => c.stage === "extract");
+  const idealFewest = idealSeconds(
+    [...needed.filter((c) => c.stage !== "extract"), ...extractCalls.slice(0, fewest)],
+    { latencyMs: latency, concurrency, rpm, tpm },
+  );
   const [sent] = await sql`select coalesce(sum((result->>'requests')::int), 0)::int as n from private.job_tasks
                             where job_id = ${job.id} and stage = 'extract'`;
   const neededBy = Map.groupBy(needed, (c) => c.stage);
@@ -145,6 +165,9 @@ try {
     model_phase_seconds: round(phase, 1),
     ideal_needed_seconds: round(idealNeeded, 1),
     model_phase_efficiency: round(idealNeeded / phase),
+    extract_request_fill: round(requestChars.reduce((n, c) => n + c, 0) / (requestChars.length * MAX_REQUEST_CHARS)),
+    fewest_extract_calls: fewest,
+    model_phase_efficiency_fewest: round(idealFewest / phase),
   }));
 } finally {
   await Deno.remove(envFile).catch(() => {});
