@@ -12,7 +12,7 @@
  *   processors, with their input tokens as the limiter estimates them): `ideal_needed_seconds`
  *   = max(needed calls x latency / concurrency, needed calls / rpm, needed input tokens / tpm),
  *   and `model_phase_efficiency` = ideal_needed_seconds / model_phase_seconds. The needed
- *   extraction requests are packed as the tasks pack them (ranges of 50 conversations, each sent
+ *   extraction requests are packed as the tasks pack them (ranges of 100 conversations, each sent
  *   in requests of at most MAX_REQUEST_CHARS), which leaves requests partly full: the line also
  *   gives `fewest_extract_calls`, the requests the same text would take packed full, and
  *   `model_phase_efficiency_fewest` against that bound.

@@ -12,14 +12,14 @@ const keepLease = () => Promise.resolve();
 Deno.test("extract (fast): fan-out, then facts stored per conversation's first chunk", async () => {
   const m = new MemoryStore();
   const job = m.addJob("user-1");
-  m.addConversations(job, conversations(60));
+  m.addConversations(job, conversations(120));
   await chunkStage().process(m.task(job.id, "chunk", "chunk:batch:0", { after: null, upto: null }), m.store);
   const stage = extractStage(new OfflineProvider());
   const startTask = m.task(job.id, "extract", "extract:start");
   const start = await stage.process(startTask, m.store, await stage.prepare(startTask, { store: m.store, keepLease }));
   assert.deepEqual(start.newTasks!.map((t) => [t.task_key, t.payload!.after, t.payload!.upto]), [
-    ["extract:batch:0", null, "c049"],
-    ["extract:batch:1", "c049", null],
+    ["extract:batch:0", null, "c099"],
+    ["extract:batch:1", "c099", null],
   ]);
   assert.equal(start.newTasks![1]!.payload!.skip, undefined, "tasks claim their repeated messages themselves");
   assert.deepEqual(start.result, { ranges: 2 });
@@ -41,22 +41,22 @@ Deno.test("extract (fast): fan-out, then facts stored per conversation's first c
 Deno.test("extract (fast): a repeated message is read once, by the range that claims its text first, and again on retry", async () => {
   const m = new MemoryStore();
   const job = m.addJob("user-1");
-  // conversations(60) opens every conversation with one of six statements (c000 and c006 alike, ...);
+  // conversations(120) opens every conversation with one of six statements (c000 and c006 alike, ...);
   // each one's third message is its own.
-  m.addConversations(job, conversations(60));
+  m.addConversations(job, conversations(120));
   const stage = extractStage(new OfflineProvider());
   const startTask = m.task(job.id, "extract", "extract:start");
   const start = await stage.process(startTask, m.store, await stage.prepare(startTask, { store: m.store, keepLease }));
   const [t0, t1] = start.newTasks!.map((t) => m.task(job.id, "extract", t.task_key, t.payload));
   const sent = async (t: typeof t0) => (await stage.prepare(t!, { store: m.store, keepLease }))!.input!.user_messages;
-  // The later range runs first: it claims the six statements (at c050-c055) and sends them.
-  assert.equal(await sent(t1), 10 + 6);
-  // The earlier range finds them claimed: only its 50 own messages go, on every retry too.
-  assert.equal(await sent(t0), 50);
-  assert.equal(await sent(t0), 50);
-  assert.equal(await sent(t1), 16, "the claiming range keeps its claims when it runs again");
+  // The later range runs first: it claims the six statements (at c100-c105) and sends them.
+  assert.equal(await sent(t1), 20 + 6);
+  // The earlier range finds them claimed: only its 100 own messages go, on every retry too.
+  assert.equal(await sent(t0), 100);
+  assert.equal(await sent(t0), 100);
+  assert.equal(await sent(t1), 26, "the claiming range keeps its claims when it runs again");
   assert.deepEqual(
     [...m.firstMessages.get(job.id)!.values()].filter((a) => a.index === 0).map((a) => a.conversation).sort(),
-    ["c050", "c051", "c052", "c053", "c054", "c055"],
+    ["c100", "c101", "c102", "c103", "c104", "c105"],
   );
 });

@@ -46,31 +46,31 @@ const stored = (id: string, user: string[], assistant = "Sure, tell me more abou
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `c${String(i).padStart(3, "0")}`);
 
-Deno.test("extraction plan: ranges of 50 by id, each packed into requests of at most 32,000 characters", () => {
-  // 100 conversations of one 1,000-character message: 29 fit a request, so each range of 50 takes two.
-  const convs = ids(100).reverse().map((id, i) => extractionSource(stored(id, [prose(i, 1000)])));
+Deno.test("extraction plan: ranges of 100 by id, each packed into requests of at most 32,000 characters", () => {
+  // 200 conversations of one 1,000-character message: 29 fit a request, so each range of 100 takes four.
+  const convs = ids(200).reverse().map((id, i) => extractionSource(stored(id, [prose(i, 1000)])));
   const plan = extractionPlan(convs);
-  assert.equal(plan.requests.length, 4);
-  // Two ranges of two tasks each, and the empty open-ended range a multiple of 50 leaves (as the store's ranges).
-  assert.equal(plan.tasks, 5);
+  assert.equal(plan.requests.length, 8);
+  // Two ranges of four tasks each, and the empty open-ended range a multiple of 100 leaves (as the store's ranges).
+  assert.equal(plan.tasks, 9);
   const perRequest = plan.requests.map((r) => r.conversationIds);
-  assert.deepEqual(perRequest.map((x) => x.length), [29, 21, 29, 21]);
-  assert.deepEqual(perRequest.flat(), ids(100), "every conversation once, in id order");
+  assert.deepEqual(perRequest.map((x) => x.length), [29, 29, 29, 13, 29, 29, 29, 13]);
+  assert.deepEqual(perRequest.flat(), ids(200), "every conversation once, in id order");
   for (const r of plan.requests) assert.ok(r.text.length <= MAX_REQUEST_CHARS);
   // No request mixes two tasks' ranges.
   for (const r of perRequest) {
-    assert.equal(Math.floor(ids(100).indexOf(r[0]!) / 50), Math.floor(ids(100).indexOf(r.at(-1)!) / 50));
+    assert.equal(Math.floor(ids(200).indexOf(r[0]!) / 100), Math.floor(ids(200).indexOf(r.at(-1)!) / 100));
   }
-  assert.equal(CONVERSATIONS_PER_TASK, 50);
+  assert.equal(CONVERSATIONS_PER_TASK, 100);
 });
 
 Deno.test("extraction plan: continuations send what one pass over the range would, long messages in pieces", () => {
-  const convs = ids(60).map((id, i) =>
+  const convs = ids(130).map((id, i) =>
     extractionSource(stored(id, i % 7 === 0 ? [prose(i, 45_000), prose(i + 1000, 300)] : [prose(i, 2_500)]))
   );
   const plan = extractionPlan(convs);
   const skip = repeatedUserMessages(convs);
-  const onePass = [convs.slice(0, 50), convs.slice(50)].flatMap((range) =>
+  const onePass = [convs.slice(0, CONVERSATIONS_PER_TASK), convs.slice(CONVERSATIONS_PER_TASK)].flatMap((range) =>
     buildExtractionBatches(range, { maxChars: MAX_REQUEST_CHARS, skip }).filter((b) => b.text)
   );
   assert.deepEqual(plan.requests.map((r) => r.text), onePass.map((b) => b.text));
