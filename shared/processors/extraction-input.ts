@@ -447,6 +447,38 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
 export const CONVERSATIONS_PER_TASK = 100;
 /** Characters of conversation data per extraction request (≈ 8,000 tokens). */
 export const MAX_REQUEST_CHARS = DEFAULT_MAX_CHARS;
+/**
+ * How much of its range an extract task reads, in the stored `user_chars` figure (the person's
+ * characters, each message counted up to 500): the conversations from the task's start while the
+ * figure summed before each is under this. A task sends one request, so reading the whole rest of
+ * its range made every continuation read it again: a range of 100 conversations of 30 messages of
+ * 400 characters was read 20 times over (40 tasks), and each task claimed every message it read.
+ * Four requests' worth leaves room for what is cut (repeats, pasted material), so a request is
+ * still filled, and the reading stays about four times what is sent, whatever the range holds.
+ */
+export const READ_BUDGET_CHARS = 4 * MAX_REQUEST_CHARS;
+
+/** The stored `user_chars` of a conversation as extract reads it (sample.ts `messageFigures`'s rule). */
+export const userCharsOf = (c: SourceConversation) =>
+  c.messages.reduce((n, m) => n + (m.role === "user" ? Math.min(m.chars ?? m.text.length, 500) : 0), 0);
+
+/**
+ * What a task reads of `convs` (the rest of its range, in id order): the conversations while the
+ * `userChars` summed before each is under READ_BUDGET_CHARS, and the first one left for later.
+ */
+export function readWindow<T>(convs: T[], userChars: (c: T) => number): { read: T[]; more: T | null } {
+  let before = 0, i = 0;
+  for (; i < convs.length && before < READ_BUDGET_CHARS; i++) before += userChars(convs[i]!);
+  return { read: convs.slice(0, i), more: convs[i] ?? null };
+}
+
+/**
+ * Where a task's continuation starts: where its request stopped, else at the first conversation
+ * it did not read (`more`), else nowhere (its range is done).
+ */
+export function continuation(batch: ExtractionBatch | null, more: string | null): Cursor | null {
+  return batch?.next ?? (more === null ? null : { conversation: more, message: 0, offset: 0 });
+}
 
 /**
  * The one request an extract task sends: the first batch of its range's conversations from
@@ -534,9 +566,13 @@ export interface ExtractionPlan {
 /**
  * Every request the extract stage sends for a job's conversations, found the way its tasks find
  * them: ranges of CONVERSATIONS_PER_TASK by id, job-wide repeats skipped, then each range's chain
- * of tasks, each sending {@link taskBatch} from where the previous one stopped.
+ * of tasks, each reading its {@link readWindow} (`userChars`: the stored figure) and sending
+ * {@link taskBatch} from where the previous one stopped.
  */
-export function extractionPlan(convs: SourceConversation[]): ExtractionPlan {
+export function extractionPlan(
+  convs: SourceConversation[],
+  userChars: (c: SourceConversation) => number = userCharsOf,
+): ExtractionPlan {
   const sorted = convs.filter((c) => c.messages.length).sort((a, b) => compareIds(a.id, b.id));
   const skip = repeatedUserMessages(sorted);
   const requests: ExtractionBatch[] = [];
@@ -547,10 +583,13 @@ export function extractionPlan(convs: SourceConversation[]): ExtractionPlan {
     for (let from: Cursor | null = null;;) {
       tasks++;
       const at = from?.conversation;
-      const batch = taskBatch(at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0), skip, from);
-      if (!batch?.text) break;
-      requests.push(batch);
-      if (!(from = batch.next)) break;
+      const { read, more } = readWindow(
+        at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0),
+        userChars,
+      );
+      const batch = taskBatch(read, skip, from);
+      if (batch?.text) requests.push(batch);
+      if (!(from = continuation(batch, more?.id ?? null))) break;
     }
   }
   return { tasks, requests };

@@ -104,7 +104,9 @@ function sectionsCall(
 /** The model calls an import of `convs` needs, in stage order (see the module comment). */
 export function neededModelCalls(convs: StoredInput[], o: NeededOptions): NeededCall[] {
   const calls: NeededCall[] = [sectionsCall("quick_pass", convs, QUICK_PASS_BUDGET, null)];
-  for (const b of extractionPlan(convs.map(extractionSource)).requests) {
+  // The stored figure exactly as ingest computes it (UTF-16 lengths; `chars` counts code points).
+  const userChars = new Map(convs.map((c) => [c.id, messageFigures(c.messages).user_chars]));
+  for (const b of extractionPlan(convs.map(extractionSource), (c) => userChars.get(c.id) ?? 0).requests) {
     calls.push(call("extract", factsPrompt(b.text)));
   }
   const { facts } = dedupe(o.facts ?? []);

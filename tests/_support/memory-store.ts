@@ -5,6 +5,7 @@
  * same assertions on it and on the Postgres store, so the two cannot drift apart.
  */
 import { type ConversationStats, messageFigures, score } from "../../shared/processors/sample.ts";
+import { readWindow } from "../../shared/processors/extraction-input.ts";
 import type { PipelineStore } from "../../shared/adapters/store/mod.ts";
 import { type ArtifactName, artifactStore } from "../../shared/adapters/store/artifacts.ts";
 import type { ConversationChunks } from "../../shared/adapters/store/chunks.ts";
@@ -212,21 +213,25 @@ export class MemoryStore {
       ranges: (jobId, per) =>
         Promise.resolve(MemoryStore.ranges(this.jobConversations(jobId).map((r) => r.conversation_id), per)),
       inRange: (jobId, range) => Promise.resolve(this.jobConversations(jobId, range).map((r) => this.stored(r))),
-      forExtraction: (jobId, range) =>
-        Promise.resolve(
-          this.jobConversations(jobId, range)
-            .filter((r) => (range.from === null || r.conversation_id >= range.from) && r.messages.length > 0)
-            .map((r) => ({
-              id: r.conversation_id,
-              title: r.title,
-              date: r.created_at,
-              messages: r.messages.map((m) => ({
-                role: m.role,
-                text: m.role === "user" || m.role === "system" ? m.content : [...m.content].slice(-400).join(""),
-                chars: chars(m.content),
-              })),
+      forExtraction: (jobId, range) => {
+        const { read, more } = readWindow(
+          this.jobConversations(jobId, range).filter((r) => range.from === null || r.conversation_id >= range.from),
+          (r) => messageFigures(r.messages).user_chars,
+        );
+        return Promise.resolve({
+          conversations: read.filter((r) => r.messages.length > 0).map((r) => ({
+            id: r.conversation_id,
+            title: r.title,
+            date: r.created_at,
+            messages: r.messages.map((m) => ({
+              role: m.role,
+              text: m.role === "user" || m.role === "system" ? m.content : [...m.content].slice(-400).join(""),
+              chars: chars(m.content),
             })),
-        ),
+          })),
+          more: more?.conversation_id ?? null,
+        });
+      },
       claimFirstMessages: (jobId, candidates) => {
         const claims = this.firstMessages.get(jobId) ?? new Map<string, { conversation: string; index: number }>();
         this.firstMessages.set(jobId, claims);

@@ -7,6 +7,7 @@ import { upsertConversations } from "../../shared/adapters/imports.ts";
 import { type PipelineStore, postgresStore } from "../../shared/adapters/store/mod.ts";
 import type { JobInfo, JobTotals } from "../../shared/adapters/store/jobs.ts";
 import { PipelineError } from "../../shared/processors/errors.ts";
+import { READ_BUDGET_CHARS } from "../../shared/processors/extraction-input.ts";
 import type { CanonicalConversation } from "../../shared/processors/ingest/types.ts";
 import { SectionsSchema } from "../../shared/processors/schemas.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
@@ -167,12 +168,36 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual(ranges, [{ after: null, upto: "c2" }, { after: "c2", upto: "c4" }, { after: "c4", upto: null }]);
     assert.deepEqual((await s.inRange(job.id, ranges[1]!)).map((c) => c.conversation_id), ["c3", "c4"]);
 
-    const ex = await s.forExtraction(job.id, { after: null, upto: "c4", from: "c3" });
+    const { conversations: ex, more } = await s.forExtraction(job.id, { after: null, upto: "c4", from: "c3" });
     assert.deepEqual(ex.map((c) => c.id), ["c3", "c4"], "from c3 on, up to c4");
+    assert.equal(more, null, "read to the range's end");
     assert.equal(ex[0]!.date, "2026-03-01T10:00:00.000Z");
     assert.deepEqual(ex[0]!.messages[1], { role: "assistant", text: "x".repeat(397) + "END", chars: 453 });
     assert.deepEqual(ex[0]!.messages[2], { role: "user", text: "  My dog is called Rex.  ", chars: 25 });
     assert.deepEqual(ex[0]!.messages[3], { role: "system", text: "Be brief.", chars: 9 });
+
+    // A task reads a window of its range: while the person's characters (each message counted up
+    // to 500) summed before a conversation are under READ_BUDGET_CHARS; `more` is where it stopped.
+    const heavy = await h.addJob(await h.addUser());
+    const said = (i: number) => `${i} `.repeat(300); // 600+ characters, counted as 500
+    await h.addConversations(
+      heavy,
+      ["h0", "h1", "h2", "h3", "h4", "h5"].map((id, d) =>
+        conv(id, d + 1, Array.from({ length: 60 }, (_, k) => ["u", said(d * 100 + k)] as [string, string]))
+      ),
+    );
+    assert.equal(READ_BUDGET_CHARS, 128_000);
+    const all = { after: null, upto: null };
+    const w0 = await s.forExtraction(heavy.id, { ...all, from: null });
+    assert.deepEqual(
+      w0.conversations.map((c) => c.id),
+      ["h0", "h1", "h2", "h3", "h4"],
+      "30,000 each: five start under",
+    );
+    assert.equal(w0.more, "h5");
+    assert.equal(w0.conversations[4]!.messages.length, 60, "a conversation read is read whole");
+    const w1 = await s.forExtraction(heavy.id, { ...all, from: "h3" });
+    assert.deepEqual([w1.conversations.map((c) => c.id), w1.more], [["h3", "h4", "h5"], null]);
 
     // A message text's occurrence is claimed once per job: the first claim stays, a repeated claim
     // (a retry) changes nothing, and every candidate's owner comes back; another job is apart.

@@ -60,3 +60,37 @@ Deno.test("extract (fast): a repeated message is read once, by the range that cl
     ["c100", "c101", "c102", "c103", "c104", "c105"],
   );
 });
+
+Deno.test("extract (fast): a task reads a window of its range and the next task goes on where it stopped", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1");
+  // Six conversations that each say one thing 60 times (counted as 60 x 500 = 30,000 characters
+  // of the person's text each, but sent once each: a repeat is cut).
+  const base = conversations(6);
+  m.addConversations(
+    job,
+    base.map((c, d) => ({
+      ...c,
+      id: `h${d}`,
+      messages: Array.from({ length: 60 }, () => ({
+        role: "user" as const,
+        content: `Day ${d}: ${"I keep bees on the roof of the community garden. ".repeat(13)}`,
+        created_at: null,
+      })),
+    })),
+  );
+  const stage = extractStage(new OfflineProvider());
+  const run = async (payload: Record<string, unknown>, key = "extract:batch:0") => {
+    const t = m.task(job.id, "extract", key, payload);
+    return await stage.process(t, m.store, await stage.prepare(t, { store: m.store, keepLease }));
+  };
+  const first = await run({ after: null, upto: null });
+  // Read h0-h4 (30,000 each: the fifth starts under 128,000), sent once each; h5 is left for the next task.
+  assert.equal((first.result!.input as { user_messages: number }).user_messages, 5);
+  assert.deepEqual(first.newTasks!.map((t) => [t.task_key, t.payload!.from]), [
+    ["extract:batch:0:part:1", { conversation: "h5", message: 0, offset: 0 }],
+  ]);
+  const second = await run(first.newTasks![0]!.payload!, first.newTasks![0]!.task_key);
+  assert.equal((second.result!.input as { user_messages: number }).user_messages, 1);
+  assert.deepEqual(second.newTasks, [], "the range is done");
+});

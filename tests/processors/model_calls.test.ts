@@ -4,11 +4,14 @@ import assert from "node:assert/strict";
 import {
   buildExtractionBatches,
   compareIds,
+  continuation,
   CONVERSATIONS_PER_TASK,
   extractionPlan,
   firstPersonMessages,
   MAX_REQUEST_CHARS,
   parseExtractionInput,
+  READ_BUDGET_CHARS,
+  readWindow,
   repeatedUserMessages,
   skipUnlessKept,
   type SourceConversation,
@@ -81,6 +84,39 @@ Deno.test("extraction plan: continuations send what one pass over the range woul
   const written = convs.flatMap((c) => c.messages.filter((m) => m.role === "user").map((m) => m.text.trim()));
   assert.equal(sent.join(""), written.join(""));
   assert.ok(plan.requests.length > Math.ceil(written.join("").length / MAX_REQUEST_CHARS));
+});
+
+Deno.test("read window: conversations while the person's characters before each are under the budget", () => {
+  const w = (n: number) => ({ n });
+  const weigh = (x: { n: number }) => x.n;
+  assert.equal(READ_BUDGET_CHARS, 4 * MAX_REQUEST_CHARS);
+  const six = [1, 2, 3, 4, 5, 6].map(() => w(30_000));
+  assert.deepEqual(readWindow(six, weigh), { read: six.slice(0, 5), more: six[5] });
+  const big = [w(500_000), w(10)];
+  assert.deepEqual(readWindow(big, weigh), { read: big.slice(0, 1), more: big[1] }, "one is always read");
+  assert.deepEqual(readWindow([], weigh), { read: [], more: null });
+  const at = { conversation: "c7", message: 3, offset: 100 };
+  const batch = { next: at } as Parameters<typeof continuation>[0];
+  assert.deepEqual(continuation(batch, "c9"), at, "where the request stopped comes first");
+  assert.deepEqual(continuation({ ...batch!, next: null }, "c9"), { conversation: "c9", message: 0, offset: 0 });
+  assert.equal(continuation(null, null), null);
+});
+
+Deno.test("extraction plan: a heavy range is read in windows, and every message is still sent once", () => {
+  // 100 conversations of 30 distinct 400-character messages: 1.2 million characters in one range.
+  const storedConvs = ids(100).map((id, i) =>
+    stored(id, Array.from({ length: 30 }, (_, k) => prose(i * 100 + k, 400)))
+  );
+  const convs = storedConvs.map(extractionSource);
+  const plan = extractionPlan(convs);
+  const sent = plan.requests.flatMap((r) => parseExtractionInput(r.text)).flatMap((c) =>
+    c.messages.filter((m) => m.role === "user").map((m) => m.text)
+  );
+  const written = convs.flatMap((c) => c.messages.filter((m) => m.role === "user").map((m) => m.text.trim()));
+  assert.equal(sent.join(""), written.join(""));
+  // Read in windows (12,000 of the stored figure a conversation: 11 a task), the requests stay full.
+  const fewest = Math.ceil(plan.requests.reduce((n, r) => n + r.text.length, 0) / MAX_REQUEST_CHARS);
+  assert.ok(plan.requests.length <= fewest + 3, `${plan.requests.length} requests for ${fewest} full ones`);
 });
 
 Deno.test("extraction plan: a message repeated anywhere in the job is sent once, the first in id order", () => {

@@ -11,11 +11,12 @@
  * calling the model it claims the first occurrence of each distinct text it holds (a hash of
  * the trimmed text; private.extract_first_messages), and skips every message whose text is
  * claimed at another place. The work grows with the export, spread over the tasks, and a retried
- * task or a continuation finds the same claims. A task sends one
- * request of at most MAX_REQUEST_CHARS (extraction-input.ts `taskBatch`, which `extractionPlan`
- * also uses to count a job's requests); when its conversations hold more, it enqueues a
- * continuation task that starts where the request stopped, so nothing is dropped and each
- * invocation's work stays bounded. Facts are attributed to the conversation whose sent text
+ * task or a continuation finds the same claims. A task reads a bounded window of its range from
+ * where it starts (extraction-input.ts `readWindow`: about four requests' worth of the person's
+ * text) and sends one request of at most MAX_REQUEST_CHARS (`taskBatch`, which `extractionPlan`
+ * also uses to count a job's requests); when the window or the rest of the range holds more, it
+ * enqueues a continuation task that starts where the request stopped, so nothing is dropped and
+ * each invocation's work stays bounded whatever the range holds. Facts are attributed to the conversation whose sent text
  * shares the most words with them, stored on its first chunk. A request whose reply stays
  * unusable yields no facts and is counted (`failed`); provider errors fail the task so the
  * orchestrator retries it. Each task's result records what was sent and cut (ops.extraction_input).
@@ -29,6 +30,7 @@ import type { PipelineStore } from "../../../shared/adapters/store/mod.ts";
 import { normalizeError, PipelineError } from "../../../shared/processors/errors.ts";
 import {
   attributeFacts,
+  continuation,
   CONVERSATIONS_PER_TASK,
   type Cursor,
   firstPersonMessages,
@@ -108,12 +110,16 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
   async prepare(task, { store }) {
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);
-    const convs = await store.conversations.forExtraction(task.job_id, { ...p, from: p.from?.conversation ?? null });
+    const { conversations: convs, more } = await store.conversations.forExtraction(task.job_id, {
+      ...p,
+      from: p.from?.conversation ?? null,
+    });
     const skip = p.skip ?? await skipRepeats(store, task.job_id, convs);
     const batch = taskBatch(convs, skip, p.from ?? null);
+    const next = continuation(batch, more);
     const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
-    if (!batch) return { ...none, input: null, next: null };
-    if (!batch.text) return { ...none, input: batch.stats, next: null }; // all cut: nothing to ask
+    if (!batch) return { ...none, input: null, next };
+    if (!batch.text) return { ...none, input: batch.stats, next }; // all cut: nothing to ask
     const req = {
       ...factsPrompt(batch.text),
       deadline: Date.now() + 90_000,
@@ -124,10 +130,10 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
     try {
       const res = await completeJson(llm, req, FactsSchema);
       const facts = [...attributeFacts(res.value!, batch.userText)];
-      return { facts, dates, results: [res], failed: false, input: batch.stats, requestChars, next: batch.next };
+      return { facts, dates, results: [res], failed: false, input: batch.stats, requestChars, next };
     } catch (err) {
       if (normalizeError(err).code !== "LLM_OUTPUT_INVALID") throw err;
-      return { ...none, failed: true, input: batch.stats, requestChars, next: batch.next };
+      return { ...none, failed: true, input: batch.stats, requestChars, next };
     }
   },
   async process(task, store, pre) {
