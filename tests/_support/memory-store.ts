@@ -6,6 +6,7 @@
  */
 import { type ConversationStats, messageFigures, score } from "../../shared/processors/sample.ts";
 import { readWindow } from "../../shared/processors/extraction-input.ts";
+import { extractionSource } from "../../shared/processors/model-calls.ts";
 import type { PipelineStore } from "../../shared/adapters/store/mod.ts";
 import { type ArtifactName, artifactStore } from "../../shared/adapters/store/artifacts.ts";
 import type { ConversationChunks } from "../../shared/adapters/store/chunks.ts";
@@ -219,16 +220,9 @@ export class MemoryStore {
           (r) => messageFigures(r.messages).user_chars,
         );
         return Promise.resolve({
-          conversations: read.filter((r) => r.messages.length > 0).map((r) => ({
-            id: r.conversation_id,
-            title: r.title,
-            date: r.created_at,
-            messages: r.messages.map((m) => ({
-              role: m.role,
-              text: m.role === "user" || m.role === "system" ? m.content : [...m.content].slice(-400).join(""),
-              chars: chars(m.content),
-            })),
-          })),
+          conversations: read.filter((r) => r.messages.length > 0).map((r) =>
+            extractionSource({ id: r.conversation_id, title: r.title, created_at: r.created_at, messages: r.messages })
+          ),
           more: more?.conversation_id ?? null,
         });
       },
