@@ -438,11 +438,12 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
 /**
  * Conversations per extract task (by conversation id); a task's continuations go on within its
  * range. A range's last request is only as full as what is left of it, so longer ranges fill
- * requests better, while each continuation reads the rest of its range again. On generated
- * exports of 2,000 and 8,000 conversations, ranges of 50 / 100 / 200 filled requests to 73 / 79
- * / 91 % and 57 / 74 / 83 % (56 / 52 / 45 and 180 / 138 / 124 requests, against 42 and 103 if
- * packed full) and read each conversation 1.1 / 1.6 / 2.6 and 1.0 / 1.2 / 1.8 times: 100 takes
- * most of the saving in model calls for little more reading.
+ * requests better, while each continuation reads what is left again (up to its read window,
+ * READ_BUDGET_CHARS). On generated exports of 2,000 and 8,000 conversations, ranges of 50 / 100 /
+ * 200 filled requests to 73 / 79 / 91 % and 57 / 74 / 83 % (56 / 52 / 45 and 180 / 138 / 124
+ * requests, against 42 and 103 if packed full) and read each conversation 1.1 / 1.6 / 2.6 and
+ * 1.0 / 1.2 / 1.8 times (measured before the read window, which only lowers the reading): 100
+ * takes most of the saving in model calls for little more reading.
  */
 export const CONVERSATIONS_PER_TASK = 100;
 /** Characters of conversation data per extraction request (≈ 8,000 tokens). */

@@ -16,10 +16,11 @@
  * text) and sends one request of at most MAX_REQUEST_CHARS (`taskBatch`, which `extractionPlan`
  * also uses to count a job's requests); when the window or the rest of the range holds more, it
  * enqueues a continuation task that starts where the request stopped, so nothing is dropped and
- * each invocation's work stays bounded whatever the range holds. Facts are attributed to the conversation whose sent text
- * shares the most words with them, stored on its first chunk. A request whose reply stays
- * unusable yields no facts and is counted (`failed`); provider errors fail the task so the
- * orchestrator retries it. Each task's result records what was sent and cut (ops.extraction_input).
+ * each invocation's work stays bounded whatever the range holds. Facts are attributed to the
+ * conversation whose sent text shares the most words with them, stored on its first chunk. A
+ * request whose reply stays unusable yields no facts and is counted (`failed`); provider errors
+ * fail the task so the orchestrator retries it. Each task's result records what was sent and
+ * cut (ops.extraction_input).
  */
 import { llmCost } from "../../../shared/adapters/llm/cost.ts";
 import { completeJson } from "../../../shared/adapters/llm/structured.ts";
