@@ -45,7 +45,7 @@ export class SupabaseObjectStore implements ObjectStore {
     const { status } = res;
     const total = Number(res.headers.get("content-range")?.split("/")[1] ?? NaN);
     if (status === 200 || status === 206) {
-      return { bytes: new Uint8Array(await res.arrayBuffer()), total: Number.isFinite(total) ? total : null, status };
+      return { bytes: await bodyBytes(res), total: Number.isFinite(total) ? total : null, status };
     }
     await res.body?.cancel();
     if (status === 404 || status === 400) {
@@ -70,4 +70,29 @@ export class SupabaseObjectStore implements ObjectStore {
       },
     };
   }
+}
+
+/**
+ * A response body as one array. With a Content-Length the chunks are copied into an array of
+ * that size as they arrive: `arrayBuffer()` gathers every chunk first and then copies them into
+ * a new buffer, so an 8 MB read briefly held 16 MB, and a slice's reads raised the worker's peak
+ * memory past the pool's soft limit (a retired worker costs the next slice a boot).
+ */
+async function bodyBytes(res: Response): Promise<Uint8Array> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (!res.body || !Number.isSafeInteger(length)) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(length);
+  const reader = res.body.getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.length > length) {
+      await reader.cancel();
+      throw new PipelineError("STORAGE_UNAVAILABLE", "storage read failed (more bytes than announced)");
+    }
+    out.set(value, at);
+    at += value.length;
+  }
+  return at === length ? out : out.subarray(0, at);
 }

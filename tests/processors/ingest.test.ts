@@ -376,3 +376,30 @@ Deno.test("scanSlice hands off the next cursor before parsing: slices parsed in 
   assert.equal(emptyImportError(0, 3)?.code, "EXPORT_NO_CONVERSATIONS");
   assert.equal(emptyImportError(0, 0)?.code, "EXPORT_WRONG_SHAPE");
 });
+
+Deno.test("scanner: quotes and backslashes inside strings, cut at every chunk size", () => {
+  // Strings made of escapes, so that a chunk can end inside an escape, between a backslash run
+  // and its quote, or right after an escaped quote.
+  const pieces = ["\\", '"', "a", "{", "]", "\\\\", '\\"', "é"];
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  for (let t = 0; t < 300; t++) {
+    const items: unknown[] = [];
+    for (let k = 1 + rand(4); k > 0; k--) {
+      let s = "";
+      for (let q = rand(10); q > 0; q--) s += pieces[rand(pieces.length)];
+      items.push(rand(3) === 0 ? s : { a: s, b: [s, { c: s }] });
+    }
+    const bytes = new TextEncoder().encode(`[${items.map((x) => JSON.stringify(x)).join(" ,\n")}]`);
+    const size = 1 + rand(9);
+    const scanner = new ElementScanner({ pos: 1, skip: null }, 1 << 20);
+    const found: unknown[] = [];
+    for (let at = 1; at < bytes.length; at += size) {
+      for (const e of scanner.push(bytes.subarray(at, at + size), at)) {
+        found.push(JSON.parse(new TextDecoder().decode(bytes.subarray(e.start, e.end))));
+      }
+    }
+    assert.deepEqual(found, items);
+    assert.equal(scanner.state, "done");
+  }
+});

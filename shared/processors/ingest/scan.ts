@@ -185,19 +185,22 @@ export class ElementScanner {
       } else {
         let depth = this.depth, inStr = this.inStr, esc = this.esc;
         for (; i < n; i++) {
-          const c = chunk[i]!;
           if (inStr) {
-            if (esc) esc = false;
-            else if (c === 0x5c) esc = true;
-            else if (c === 0x22) {
-              inStr = false;
-              if (depth === 0) {
-                end = i + 1;
-                break;
-              }
+            const q = stringEnd(chunk, i, esc);
+            if (q < 0) {
+              esc = escapedAtEnd(chunk, i, esc);
+              i = n;
+              break;
+            }
+            inStr = esc = false;
+            i = q;
+            if (depth === 0) {
+              end = i + 1;
+              break;
             }
             continue;
           }
+          const c = chunk[i]!;
           if (c === 0x22) inStr = true;
           else if (c === 0x7b || c === 0x5b) depth++;
           else if (c === 0x7d || c === 0x5d) {
@@ -230,6 +233,34 @@ export class ElementScanner {
     if (this.state === "between") this.boundary = at + n;
     return out;
   }
+}
+
+/**
+ * The index of the quote that closes a string, given a position inside it (`esc`: the byte at
+ * `from` is escaped), or -1 when the string goes on past the chunk. Message text is most of an
+ * export's bytes, so strings are crossed with the native `indexOf` rather than byte by byte: a
+ * quote closes the string unless an odd run of backslashes precedes it. Counting that run back
+ * from the quote stops at `from`, where the escape state is known.
+ */
+function stringEnd(chunk: Uint8Array, from: number, esc: boolean): number {
+  let i = esc ? from + 1 : from;
+  for (;;) {
+    const q = chunk.indexOf(0x22, i);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (k >= i && chunk[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q;
+    i = q + 1;
+  }
+}
+
+/** Whether the byte after the chunk is escaped, for a string that runs past the chunk's end. */
+function escapedAtEnd(chunk: Uint8Array, from: number, esc: boolean): boolean {
+  const start = esc ? from + 1 : from;
+  if (esc && from >= chunk.length) return true; // the escape's target is in the next chunk
+  let k = chunk.length - 1;
+  while (k >= start && chunk[k] === 0x5c) k--;
+  return (chunk.length - 1 - k) % 2 === 1;
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
