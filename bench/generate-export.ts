@@ -1,6 +1,6 @@
 /**
  * Writes a synthetic ChatGPT export: deno run -A bench/generate-export.ts --size <MB>
- *   [--format zip|json|gzip] [--seed N] [--out path]
+ *   [--format zip|json|gzip] [--seed N] [--out path] [--text stock|real]
  */
 import { gzip } from "pako";
 import { generateExport } from "../tools/export-generator.ts";
@@ -15,11 +15,25 @@ export function exportFormat(v: string): ExportFormat {
   throw new Error(`--format: expected zip, json or gzip, got ${JSON.stringify(v)}`);
 }
 
-export async function writeExport(out: string, mb: number, format: ExportFormat, seed = 1): Promise<number> {
+export type ExportText = "stock" | "real";
+
+/** `--text` checked: stock (the generator's short sentences) or real (real-text.ts). */
+export function exportText(v: string): ExportText {
+  if (v === "stock" || v === "real") return v;
+  throw new Error(`--text: expected stock or real, got ${JSON.stringify(v)}`);
+}
+
+export async function writeExport(
+  out: string,
+  mb: number,
+  format: ExportFormat,
+  seed = 1,
+  text: ExportText = "stock",
+): Promise<number> {
   const enc = new TextEncoder();
   const pieces = function* () {
     let buf: string[] = [], n = 0;
-    for (const s of generateExport({ seed, targetBytes: mb * 1024 * 1024 })) {
+    for (const s of generateExport({ seed, targetBytes: mb * 1024 * 1024, text })) {
       buf.push(s);
       n += s.length;
       if (n > 1 << 20) {
@@ -54,9 +68,9 @@ export async function writeExport(out: string, mb: number, format: ExportFormat,
 }
 
 if (import.meta.main) {
-  const args = benchArgs({ size: 10, format: "zip", seed: 1, out: "" });
+  const args = benchArgs({ size: 10, format: "zip", seed: 1, out: "", text: "stock" });
   const format = exportFormat(args.format);
   const out = args.out || `export-${args.size}mb.${format === "gzip" ? "json.gz" : format}`;
-  const bytes = await writeExport(out, args.size, format, args.seed);
+  const bytes = await writeExport(out, args.size, format, args.seed, exportText(args.text));
   console.log(`${out}: ${bytes} bytes`);
 }

@@ -1,26 +1,26 @@
 /**
  * Ingest benchmark: generates an export, uploads it to local Storage as a user, starts a job
  * and times the ingest stage through the real platform.
- *   deno task bench:ingest -- --size <MB> --format zip|json|gzip
+ *   deno task bench:ingest -- --size <MB> --format zip|json|gzip [--text stock|real]
  * Ends with one JSON line: mb, seconds, mb_per_s, invocations, max_invocation_cpu_ms,
  * max_invocation_rss_mb (the last two from the gateway's per-invocation report), plus
  * max_invocation_rss_growth_mb (peak RSS minus the worker's RSS when the invocation started,
  * i.e. without what the runtime and earlier invocations hold) and max_invocation_heap_mb (JS heap + external buffers,
  * what the edge runtime's per-isolate memory limit counts).
  */
-import { exportFormat, writeExport } from "./generate-export.ts";
+import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys } from "../tests/_support/platform.ts";
 import { uploadFile } from "../cli/upload.ts";
 import { benchArgs } from "./_lib.ts";
 
-const args = benchArgs({ size: 100, format: "zip", seed: 7 });
+const args = benchArgs({ size: 100, format: "zip", seed: 7, text: "stock" });
 const mb = args.size;
 const format = exportFormat(args.format);
 const file = await Deno.makeTempFile({ suffix: `.${format}` });
 const sql = adminDb();
 let jobId: string | undefined;
 try {
-  const bytes = await writeExport(file, mb, format, args.seed);
+  const bytes = await writeExport(file, mb, format, args.seed, exportText(args.text));
   console.error(`generated ${file}: ${(bytes / 1048576).toFixed(1)} MB (${format}, ~${mb} MB of JSON)`);
   const user = await createUser(sql, "bench-ingest");
   const path = `${user.id}/${Date.now()}-export.${format}`;

@@ -2,30 +2,35 @@
  * Scale curve: imports generated exports of growing size through the real platform (offline
  * provider, the gateway's hosted limits as configured: enforced by default) and reports, per
  * size, when the person could first chat and what the import cost.
- *   deno task bench:scale [-- --sizes 10,100,1024,5120 --format zip --until complete|ingest]
- * Ends with one JSON line {"runs":[{mb, quick_ready_s, total_s, mb_per_s, max_cpu_ms, max_rss_mb,
- * db_mb}]}: quick_ready_s from the job's insert to the profile's quick_ready; total_s to the end
- * of the import (`--until ingest`: to the end of ingest, for sizes whose full pass would take
- * hours on a laptop; the line then says so); mb_per_s = mb / total_s; max_cpu_ms / max_rss_mb the
+ *   deno task bench:scale [-- --sizes 10,100,1024,5120 --format zip --until complete|ingest|chunk
+ *     --text stock|real]
+ * Ends with one JSON line {"runs":[{mb, quick_ready_s, total_s, mb_per_s, ingest_chunk_s,
+ * max_cpu_ms, max_rss_mb, db_mb}]}: quick_ready_s from the job's insert to the profile's
+ * quick_ready; total_s to the end of the import (`--until ingest` or `chunk`: to the end of that
+ * stage, for sizes whose full pass would take hours on a laptop; the line then says so);
+ * mb_per_s = mb / total_s; ingest_chunk_s to the last chunk batch (the export read, cut and
+ * stored: what a parser + chunker does); `--text real` imports exports shaped like real
+ * histories (long answers, pasted code and logs: tools/real-text.ts); max_cpu_ms / max_rss_mb the
  * largest of the run's function invocations (gateway report); db_mb the database's growth. The
  * cost per MB must not grow with size: compare mb_per_s and db_mb / mb across runs. Each run's
  * user is deleted afterwards (with its rows), so runs do not weigh on one another.
  */
-import { exportFormat, writeExport } from "./generate-export.ts";
+import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys, userClient } from "../tests/_support/platform.ts";
 import { uploadFile } from "../cli/upload.ts";
 import { benchArgs } from "./_lib.ts";
 
-const args = benchArgs({ sizes: "10,100,1024,5120", format: "zip", seed: 7, until: "complete" });
+const args = benchArgs({ sizes: "10,100,1024,5120", format: "zip", seed: 7, until: "complete", text: "stock" });
 const sizes = args.sizes.split(",").map((s) => {
   const n = Number(s);
   if (!(n > 0)) throw new Error(`--sizes: expected MB sizes separated by commas, got ${JSON.stringify(args.sizes)}`);
   return n;
 });
-if (args.until !== "complete" && args.until !== "ingest") {
-  throw new Error(`--until: expected complete or ingest, got ${JSON.stringify(args.until)}`);
+if (args.until !== "complete" && args.until !== "ingest" && args.until !== "chunk") {
+  throw new Error(`--until: expected complete, ingest or chunk, got ${JSON.stringify(args.until)}`);
 }
 const format = exportFormat(args.format);
+const text = exportText(args.text);
 const sql = adminDb();
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const dbBytes = async () => Number((await sql`select pg_database_size(current_database())::float8 as b`)[0]!.b);
@@ -42,8 +47,8 @@ async function run(mb: number) {
   let jobId: string | undefined;
   let path: string | undefined;
   try {
-    const bytes = await writeExport(file, mb, format, args.seed);
-    console.error(`${mb} MB: generated ${(bytes / 1048576).toFixed(1)} MB (${format})`);
+    const bytes = await writeExport(file, mb, format, args.seed, text);
+    console.error(`${mb} MB: generated ${(bytes / 1048576).toFixed(1)} MB (${format}, ${text} text)`);
     path = `${user.id}/${Date.now()}-export.${format}`;
     await uploadFile({ apiUrl: API_URL, token: user.token, apikey: keys.anon_key, bucket: "imports", key: path }, file);
     const db0 = await dbBytes();
@@ -65,7 +70,11 @@ async function run(mb: number) {
       if (r!.status === "failed" || r!.status === "cancelled") {
         throw new Error(`${mb} MB: import ${r!.status}: ${r!.error_code} ${r!.error_message}`);
       }
-      const done = args.until === "ingest" ? r!.status !== "ingest" : r!.status === "complete";
+      const done = args.until === "ingest"
+        ? r!.status !== "ingest"
+        : args.until === "chunk"
+        ? !["ingest", "quick_pass", "chunk"].includes(r!.status) // the stages in their order (pipeline v2)
+        : r!.status === "complete";
       if (done && quickReady !== null) break;
       const key = `${r!.status} ${r!.progress_percent} ${r!.conversation_count}`;
       if (key !== last.key) last = { at: performance.now(), key };
@@ -75,16 +84,6 @@ async function run(mb: number) {
     const total = (performance.now() - t0) / 1000;
     await new Promise((res) => setTimeout(res, 500)); // let the last invocations report
     const inv = (await (await fetch(`${API_URL}/_platform/invocations?since=${since}`)).json()) as Invocation[];
-    const out = {
-      mb,
-      quick_ready_s: round(quickReady!),
-      total_s: round(total),
-      mb_per_s: round(mb / total),
-      max_cpu_ms: Math.max(0, ...inv.map((i) => i.cpu_ms ?? 0)),
-      max_rss_mb: round(Math.max(0, ...inv.map((i) => i.peak_rss_mb ?? 0))),
-      db_mb: round((await dbBytes() - db0) / 1048576),
-    };
-    console.error(JSON.stringify(out));
     // Where the time went: each stage's first claim and last completion, seconds from the insert.
     const stages = await sql`select t.stage, count(*)::int as tasks,
         round(extract(epoch from min(t.claimed_at) - j.created_at)::numeric, 1)::float8 as from_s,
@@ -92,6 +91,17 @@ async function run(mb: number) {
         (sum(t.attempts) - count(*))::int as retries
       from private.job_tasks t join public.processing_jobs j on j.id = t.job_id
      where t.job_id = ${jobId} group by t.stage, j.created_at order by 3`;
+    const out = {
+      mb,
+      quick_ready_s: round(quickReady!),
+      total_s: round(total),
+      mb_per_s: round(mb / total),
+      ingest_chunk_s: stages.find((r) => r.stage === "chunk")?.to_s ?? null,
+      max_cpu_ms: Math.max(0, ...inv.map((i) => i.cpu_ms ?? 0)),
+      max_rss_mb: round(Math.max(0, ...inv.map((i) => i.peak_rss_mb ?? 0))),
+      db_mb: round((await dbBytes() - db0) / 1048576),
+    };
+    console.error(JSON.stringify(out));
     console.error(
       `${mb} MB stages: ${
         stages.map((r) => `${r.stage} ${r.from_s}-${r.to_s} s (${r.tasks}, ${r.retries} retried)`).join("; ")
@@ -113,7 +123,7 @@ async function run(mb: number) {
 try {
   const runs = [];
   for (const mb of sizes) runs.push(await run(mb));
-  console.log(JSON.stringify({ runs, format, until: args.until }));
+  console.log(JSON.stringify({ runs, format, text, until: args.until }));
 } finally {
   await sql.end();
 }

@@ -5,6 +5,7 @@
  * multilingual and long messages, entries without mapping or current_node. Yields the JSON of
  * the conversations array in pieces, so any size can be written with bounded memory.
  */
+import { lexicon, RealText } from "./real-text.ts";
 
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
@@ -67,18 +68,28 @@ export interface GeneratorOptions {
   targetBytes: number;
   /** Top-level shape. @default "array" */
   wrapper?: "array" | "object";
+  /**
+   * Message text: "stock" repeats a few short sentences (cheap to chunk, compresses ~14x);
+   * "real" is shaped like a real history (real-text.ts): long markdown answers, pasted code,
+   * logs and documents, a wide vocabulary, a few long conversations among many short ones.
+   * @default "stock"
+   */
+  text?: "stock" | "real";
 }
 
 interface Ctx {
   r: () => number;
   t: number;
   n: number;
+  /** Set for `text: "real"`. */
+  real?: RealText;
 }
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 function text(ctx: Ctx, role: "user" | "assistant", topic: string): string {
-  const { r } = ctx;
+  const { r, real } = ctx;
+  if (real) return role === "user" ? real.user(topic) : real.assistant();
   const parts: string[] = [];
   const k = 1 + Math.floor(r() * (role === "assistant" ? 6 : 3));
   if (role === "user") parts.push(`I want to talk about ${topic}.`);
@@ -148,7 +159,7 @@ export function conversation(ctx: Ctx): Record<string, unknown> {
       }),
     );
   }
-  const turns = 2 + Math.floor(r() * 12);
+  const turns = ctx.real ? ctx.real.turns() : 2 + Math.floor(r() * 12);
   for (let t = 0; t < turns; t++) {
     const roll = r();
     if (roll < 0.06) {
@@ -222,6 +233,7 @@ export function conversation(ctx: Ctx): Record<string, unknown> {
 /** The export's JSON, piece by piece, until about `targetBytes`. */
 export function* generateExport(opts: GeneratorOptions): Generator<string> {
   const ctx: Ctx = { r: rng(opts.seed), t: 1_672_531_200 + Math.floor(rng(opts.seed)() * 1e6), n: 0 };
+  if (opts.text === "real") ctx.real = new RealText(ctx.r, lexicon(rng(opts.seed + 1)));
   let bytes = 0;
   yield opts.wrapper === "object" ? '{"conversations":[' : "[";
   do {

@@ -177,8 +177,17 @@ export class MemoryStore {
   }
 
   /** Rows keyed by id, the every-`per`-th id a range's upper bound. */
-  private static ranges(sortedIds: string[], per: number): KeyRange[] {
-    return rangesFromBounds(sortedIds.filter((_, i) => (i + 1) % per === 0));
+  /** Ranges as the Postgres store cuts them: by count and by the characters before each row. */
+  private static ranges(sorted: { id: string; chars: number }[], per: number, maxChars = Infinity): KeyRange[] {
+    let before = 0;
+    const place = sorted.map((r, i) => {
+      const p = `${Math.floor(i / per)}:${Math.floor(before / maxChars)}`;
+      before += r.chars;
+      return p;
+    });
+    return rangesFromBounds(
+      sorted.filter((_, i) => i + 1 < sorted.length && place[i] !== place[i + 1]).map((r) => r.id),
+    );
   }
 
   private writeProfile(userId: string, fields: ProfileFields) {
@@ -211,8 +220,15 @@ export class MemoryStore {
           return r ? [this.stored(r)] : [];
         }));
       },
-      ranges: (jobId, per) =>
-        Promise.resolve(MemoryStore.ranges(this.jobConversations(jobId).map((r) => r.conversation_id), per)),
+      ranges: (jobId, per, maxChars) =>
+        Promise.resolve(MemoryStore.ranges(
+          this.jobConversations(jobId).map((r) => ({
+            id: r.conversation_id,
+            chars: messageFigures(r.messages).total_chars,
+          })),
+          per,
+          maxChars,
+        )),
       inRange: (jobId, range) => Promise.resolve(this.jobConversations(jobId, range).map((r) => this.stored(r))),
       forExtraction: (jobId, range) => {
         const { read, more } = readWindow(
@@ -283,7 +299,12 @@ export class MemoryStore {
         return Promise.resolve();
       },
       ranges: (jobId, per) =>
-        Promise.resolve(MemoryStore.ranges(this.chunks.filter((r) => r.job_id === jobId).map((r) => r.id).sort(), per)),
+        Promise.resolve(
+          MemoryStore.ranges(
+            this.chunks.filter((r) => r.job_id === jobId).map((r) => r.id).sort().map((id) => ({ id, chars: 0 })),
+            per,
+          ),
+        ),
       inRange: (jobId, { after, upto }, onlyUnembedded) =>
         Promise.resolve(
           this.chunks

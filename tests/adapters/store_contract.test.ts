@@ -167,6 +167,18 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     const ranges = await s.ranges(job.id, 2);
     assert.deepEqual(ranges, [{ after: null, upto: "c2" }, { after: "c2", upto: "c4" }, { after: "c4", upto: null }]);
     assert.deepEqual((await s.inRange(job.id, ranges[1]!)).map((c) => c.conversation_id), ["c3", "c4"]);
+    // Ranges also end where the characters summed before a conversation cross a multiple of
+    // maxChars: at most one conversation's worth past it.
+    const chars = stats.map((x) => x.total_chars);
+    assert.deepEqual(await s.ranges(job.id, 10, Number.MAX_VALUE), [{ after: null, upto: null }]);
+    assert.deepEqual((await s.ranges(job.id, 10, 1)).map((r) => r.upto), ["c1", "c2", "c3", "c4", null]);
+    const split = chars[0]! + chars[1]! + chars[2]!; // c1-c3 before the first multiple, c4 and c5 before the second
+    assert.deepEqual(await s.ranges(job.id, 10, split), [{ after: null, upto: "c3" }, { after: "c3", upto: null }]);
+    assert.deepEqual(
+      (await s.ranges(job.id, 2, split)).map((r) => r.upto),
+      ["c2", "c3", "c4", null],
+      "either ends one",
+    );
 
     const { conversations: ex, more } = await s.forExtraction(job.id, { after: null, upto: "c4", from: "c3" });
     assert.deepEqual(ex.map((c) => c.id), ["c3", "c4"], "from c3 on, up to c4");

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { OfflineEmbedder } from "../../shared/adapters/embedder.ts";
 import type { TaskCompletion } from "../../shared/adapters/tasks.ts";
-import { chunkStage } from "../../supabase/functions/chunk/handler.ts";
+import { CHUNK_TASK_CHARS, chunkStage } from "../../supabase/functions/chunk/handler.ts";
 import { embedStage } from "../../supabase/functions/embed/handler.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
 import { conversations } from "./_people.ts";
@@ -37,6 +37,34 @@ Deno.test("chunk (fast): one task per 100 conversations, each writing its conver
   const before = m.chunks.map((c) => c.id).sort();
   await stage.process(m.task(job.id, "chunk", "chunk:batch:1", start.newTasks![1]!.payload), m.store);
   assert.deepEqual(m.chunks.map((c) => c.id).sort(), before);
+});
+
+Deno.test("chunk (fast): long conversations get ranges of about CHUNK_TASK_CHARS, not 100 of them", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1", { created_at: "2026-07-01T00:00:00.000Z" });
+  // 30 conversations of ~220,000 characters (long answers, pasted code): 100 of them would be
+  // 22 M characters for one invocation.
+  const long = conversations(30).map((c) => ({
+    ...c,
+    messages: c.messages.map((msg) => ({ ...msg, content: `${msg.content} ${"word ".repeat(11_000)}` })),
+  }));
+  m.addConversations(job, long);
+  const stage = chunkStage();
+  const start = await stage.process(m.task(job.id, "chunk", "chunk:start"), m.store);
+  const perTask = Math.floor(CHUNK_TASK_CHARS / 220_000) + 1; // the characters before the last one are under the bound
+  assert.ok(start.newTasks!.length <= Math.ceil(30 / (perTask - 1)), `${start.newTasks!.length} tasks`);
+  let done = 0;
+  for (const t of start.newTasks!) {
+    const range = t.payload as { after: string | null; upto: string | null };
+    const inRange = long.filter((c) =>
+      (range.after === null || c.id > range.after) && (range.upto === null || c.id <= range.upto)
+    );
+    assert.ok(inRange.length <= perTask, `${t.task_key}: ${inRange.length} conversations`);
+    await stage.process(m.task(job.id, "chunk", t.task_key, t.payload), m.store);
+    done += inRange.length;
+  }
+  assert.equal(done, 30);
+  assert.equal(new Set(m.chunks.map((c) => c.conversation_id)).size, 30, "every conversation chunked");
 });
 
 Deno.test("embed (fast): the start task checks the dimension and fans out; a batch stores a vector per chunk", async () => {

@@ -49,8 +49,13 @@ export interface ConversationStore {
   sampleCandidates(jobId: string, limit: number): Promise<ConversationStats[]>;
   /** The conversations of `ids`, in that order; ids not stored are left out. */
   load(jobId: string, ids: string[]): Promise<StoredConversation[]>;
-  /** Keyset ranges of `per` conversations each (by conversation id), the last open-ended. */
-  ranges(jobId: string, per: number): Promise<KeyRange[]>;
+  /**
+   * Keyset ranges (by conversation id), the last open-ended. A range ends after every `per`-th
+   * conversation, and before a conversation where the stored characters (`total_chars`) summed
+   * over the ones before it cross a multiple of `maxChars`: a range then holds at most `per`
+   * conversations and about `maxChars` characters plus its last conversation's.
+   */
+  ranges(jobId: string, per: number, maxChars?: number): Promise<KeyRange[]>;
   /** The conversations of a range, by conversation id. */
   inRange(jobId: string, range: KeyRange): Promise<StoredConversation[]>;
   /**
@@ -135,10 +140,18 @@ export function postgresConversations(conn: Conn): ConversationStore {
           : [];
       });
     },
-    async ranges(jobId, per) {
-      const rows =
-        await conn`select id from (select conversation_id as id, row_number() over (order by conversation_id) as rn
-                                from public.raw_conversations where job_id = ${jobId}) t where rn % ${per} = 0 order by id`;
+    async ranges(jobId, per, maxChars = Number.MAX_VALUE) {
+      // Each conversation's place on both grids (its count, the characters before it); a range
+      // ends where the next conversation's place differs.
+      const rows = await conn`
+        select id from (
+          select id, g, c, lead(g) over (order by id) as next_g, lead(c) over (order by id) as next_c
+            from (select conversation_id as id, (row_number() over w - 1) / ${per}::int as g,
+                         floor(coalesce(sum(total_chars) over (w rows between unbounded preceding and 1 preceding), 0)
+                               / ${maxChars}::float8) as c
+                    from public.raw_conversations where job_id = ${jobId}
+                  window w as (order by conversation_id)) t) u
+         where next_g is not null and (next_g <> g or next_c <> c) order by id`;
       return rangesFromBounds(rows.map((r) => String(r.id)));
     },
     async inRange(jobId, { after, upto }) {
