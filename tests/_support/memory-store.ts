@@ -229,7 +229,18 @@ export class MemoryStore {
           per,
           maxChars,
         )),
-      inRange: (jobId, range) => Promise.resolve(this.jobConversations(jobId, range).map((r) => this.stored(r))),
+      inRange: (jobId, range, maxChars = Infinity) =>
+        Promise.resolve(
+          this.jobConversations(jobId, range).filter((r) => messageFigures(r.messages).total_chars <= maxChars)
+            .map((r) => this.stored(r)),
+        ),
+      larger: (jobId, chars) =>
+        Promise.resolve(
+          this.jobConversations(jobId).map((r) => ({
+            conversation_id: r.conversation_id,
+            total_chars: messageFigures(r.messages).total_chars,
+          })).filter((r) => r.total_chars > chars),
+        ),
       forExtraction: (jobId, range) => {
         const { read, more } = readWindow(
           this.jobConversations(jobId, range).filter((r) => range.from === null || r.conversation_id >= range.from),
@@ -254,7 +265,7 @@ export class MemoryStore {
     chunks: {
       write: (job, batch: ConversationChunks[]) => {
         const current = this.profiles.get(job.user_id)?.generation_id ?? null;
-        for (const { conversation: c, chunks, isRecent } of batch) {
+        for (const { conversation: c, chunks, isRecent, count } of batch) {
           for (const k of chunks) {
             const fields = {
               title: c.title,
@@ -293,7 +304,7 @@ export class MemoryStore {
           }
           this.chunks = this.chunks.filter((r) =>
             !(r.job_id === job.id && r.conversation_id === c.conversation_id &&
-              r.chunk_index >= chunks.length)
+              r.chunk_index >= (count ?? chunks.length))
           );
         }
         return Promise.resolve();

@@ -179,6 +179,13 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
       ["c2", "c3", "c4", null],
       "either ends one",
     );
+    // The long ones by themselves; a range's read can leave them out.
+    const c3 = chars[2]!;
+    assert.deepEqual(await s.larger(job.id, c3 - 1), [{ conversation_id: "c3", total_chars: c3 }]);
+    assert.deepEqual(await s.larger(job.id, c3), []);
+    const whole = { after: null, upto: null };
+    assert.deepEqual((await s.inRange(job.id, whole, c3 - 1)).map((c) => c.conversation_id), ["c1", "c2", "c4", "c5"]);
+    assert.equal((await s.inRange(job.id, whole, c3)).length, 5);
 
     const { conversations: ex, more } = await s.forExtraction(job.id, { after: null, upto: "c4", from: "c3" });
     assert.deepEqual(ex.map((c) => c.id), ["c3", "c4"], "from c3 on, up to c4");

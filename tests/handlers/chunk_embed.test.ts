@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { OfflineEmbedder } from "../../shared/adapters/embedder.ts";
 import type { TaskCompletion } from "../../shared/adapters/tasks.ts";
-import { CHUNK_TASK_CHARS, chunkStage } from "../../supabase/functions/chunk/handler.ts";
+import { CHUNK_TASK_CHARS, chunkStage, LONG_PART_CHARS, partOf } from "../../supabase/functions/chunk/handler.ts";
+import { chunkConversation } from "../../shared/processors/chunk.ts";
+import { messageFigures } from "../../shared/processors/sample.ts";
 import { embedStage } from "../../supabase/functions/embed/handler.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
 import { conversations } from "./_people.ts";
@@ -65,6 +67,42 @@ Deno.test("chunk (fast): long conversations get ranges of about CHUNK_TASK_CHARS
   }
   assert.equal(done, 30);
   assert.equal(new Set(m.chunks.map((c) => c.conversation_id)).size, 30, "every conversation chunked");
+});
+
+Deno.test("chunk (fast): a conversation longer than a task is written in parts, as one pass would", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1", { created_at: "2026-07-01T00:00:00.000Z" });
+  const [first, ...rest] = conversations(5);
+  // ~2.6 M characters: 400 messages of varied sentences (the chunk boundaries fall mid-message).
+  const giant = {
+    ...first!,
+    messages: Array.from({ length: 400 }, (_, i) => ({
+      role: i % 2 ? "assistant" as const : "user" as const,
+      content: Array.from({ length: 130 }, (_, k) => `Sentence ${k} of message ${i} about the garden plan.`).join(" "),
+      created_at: null,
+    })),
+  };
+  m.addConversations(job, [giant, ...rest]);
+  const stage = chunkStage();
+  const start = await stage.process(m.task(job.id, "chunk", "chunk:start"), m.store);
+  const parts = start.newTasks!.filter((t) => t.task_key.startsWith("chunk:long:"));
+  const total = messageFigures(giant.messages).total_chars;
+  assert.equal(parts.length, Math.ceil(total / LONG_PART_CHARS));
+  assert.deepEqual(parts[0]!.payload, { conversation: giant.id, part: 0, parts: parts.length });
+  // Parts in any order, one retried: the same chunks as cutting the conversation in one pass.
+  const order = [...start.newTasks!].reverse();
+  for (const t of [...order, parts[1]!]) await stage.process(m.task(job.id, "chunk", t.task_key, t.payload), m.store);
+  const written = m.chunks.filter((c) => c.conversation_id === giant.id).sort((a, b) => a.chunk_index - b.chunk_index);
+  const whole = chunkConversation(giant);
+  assert.deepEqual(written.map((c) => [c.chunk_index, c.content]), whole.map((c) => [c.chunk_index, c.content]));
+  assert.equal(new Set(m.chunks.map((c) => c.conversation_id)).size, 5, "the other conversations by their range");
+  // The parts cover every chunk once, however the count divides.
+  for (const [count, n] of [[1279, 6], [5, 7], [100, 3]] as const) {
+    const got = Array.from({ length: n }, (_, k) => partOf(count, k, n));
+    assert.equal(got[0]!.from, 0);
+    assert.equal(got.at(-1)!.to, count);
+    got.slice(1).forEach((p, k) => assert.equal(p.from, got[k]!.to));
+  }
 });
 
 Deno.test("embed (fast): the start task checks the dimension and fans out; a batch stores a vector per chunk", async () => {

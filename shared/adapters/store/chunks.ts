@@ -12,6 +12,11 @@ export interface ConversationChunks {
   conversation: StoredConversation;
   chunks: Chunk[];
   isRecent: boolean;
+  /**
+   * The conversation's whole chunk count when `chunks` are a part of them (a long conversation is
+   * written by several tasks); chunk indexes from it on are dropped. @default chunks.length
+   */
+  count?: number;
 }
 
 /** A stored chunk, as the embed stage reads it. */
@@ -113,7 +118,10 @@ export function postgresChunks(conn: Conn): ChunkStore {
                  join public.chunk_embeddings e on e.chunk_id = o.id
                on conflict (chunk_id) do nothing`;
       }
-      const counts = batch.map((b) => ({ conversation_id: b.conversation.conversation_id, n: b.chunks.length }));
+      const counts = batch.map((b) => ({
+        conversation_id: b.conversation.conversation_id,
+        n: b.count ?? b.chunks.length,
+      }));
       // Each conversation's surplus by its own index lookup (offset 0 keeps the lateral a per-row
       // probe): as a join, a new import's job looked small to the planner, which then hashed all
       // of its chunks written so far on every batch, quadratic over the stage (8,000 rows read per

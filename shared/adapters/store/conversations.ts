@@ -56,8 +56,13 @@ export interface ConversationStore {
    * conversations and about `maxChars` characters plus its last conversation's.
    */
   ranges(jobId: string, per: number, maxChars?: number): Promise<KeyRange[]>;
-  /** The conversations of a range, by conversation id. */
-  inRange(jobId: string, range: KeyRange): Promise<StoredConversation[]>;
+  /**
+   * The conversations of a range, by conversation id; with `maxChars`, only those of at most that
+   * many stored characters (`total_chars`).
+   */
+  inRange(jobId: string, range: KeyRange, maxChars?: number): Promise<StoredConversation[]>;
+  /** The conversations of more than `chars` stored characters, by conversation id. */
+  larger(jobId: string, chars: number): Promise<{ conversation_id: string; total_chars: number }[]>;
   /**
    * The conversations of a range (from `from` on) for fact extraction, by id: every message's
    * role; the whole text of the person's messages (user, and the user-authored system ones); only
@@ -154,10 +159,10 @@ export function postgresConversations(conn: Conn): ConversationStore {
          where next_g is not null and (next_g <> g or next_c <> c) order by id`;
       return rangesFromBounds(rows.map((r) => String(r.id)));
     },
-    async inRange(jobId, { after, upto }) {
+    async inRange(jobId, { after, upto }, maxChars = Number.MAX_VALUE) {
       const rows = await conn`select conversation_id, title, created_at, messages from public.raw_conversations
         where job_id = ${jobId} and (${after}::text is null or conversation_id > ${after})
-          and (${upto}::text is null or conversation_id <= ${upto})
+          and (${upto}::text is null or conversation_id <= ${upto}) and total_chars <= ${maxChars}::float8
         order by conversation_id`;
       return rows.map((r) => ({
         conversation_id: String(r.conversation_id),
@@ -165,6 +170,11 @@ export function postgresConversations(conn: Conn): ConversationStore {
         created_at: iso(r.created_at),
         messages: r.messages,
       }));
+    },
+    async larger(jobId, chars) {
+      const rows = await conn`select conversation_id, total_chars::float8 as total_chars from public.raw_conversations
+                               where job_id = ${jobId} and total_chars > ${chars}::float8 order by conversation_id`;
+      return rows.map((r) => ({ conversation_id: String(r.conversation_id), total_chars: Number(r.total_chars) }));
     },
     async forExtraction(jobId, r) {
       // Each message's fields are read by one parse of the array (json_to_recordset): `->>` on a
