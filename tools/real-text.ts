@@ -2,10 +2,11 @@
  * Message text shaped like a real chat history rather than the generator's short stock
  * sentences: a wide vocabulary used with a heavy head (a few words everywhere, most words rare),
  * user turns from one-line questions to pasted code, logs and whole documents, and long markdown
- * answers with headings, lists and code blocks. What it is measured against (public exports and
- * published statistics of ChatGPT histories): user turns mostly under 300 characters with a long
- * tail of pastes; assistant turns around 1,500–3,000 characters; a few long conversations among
- * many short ones. Deterministic by the `r` passed in.
+ * answers with headings, lists and code blocks. The proportions are assumptions, not drawn from
+ * real exports: user turns mostly under 300 characters with a long tail of pastes, answers of a
+ * few thousand characters, a few long conversations among many short ones (a 108 MB file: user
+ * turns median 223 / p90 3,663 characters, answers median 3,359). The words are made up, so only
+ * their counts and spread are realistic. Deterministic by the `r` passed in.
  */
 
 const COMMON = (

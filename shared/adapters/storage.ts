@@ -73,26 +73,26 @@ export class SupabaseObjectStore implements ObjectStore {
 }
 
 /**
- * A response body as one array. With a Content-Length the chunks are copied into an array of
- * that size as they arrive: `arrayBuffer()` gathers every chunk first and then copies them into
- * a new buffer, so an 8 MB read briefly held 16 MB, and a slice's reads raised the worker's peak
- * memory past the pool's soft limit (a retired worker costs the next slice a boot).
+ * A response body as one array. With a Content-Length (and no content coding, where the length
+ * is of the encoded bytes) the chunks are copied into an array of that size as they arrive:
+ * `arrayBuffer()` gathers every chunk first and then copies them into a new buffer, so an 8 MB
+ * read briefly held 16 MB, and a slice's reads raised the worker's peak memory past the pool's
+ * soft limit (a retired worker costs the next slice a boot).
  */
 async function bodyBytes(res: Response): Promise<Uint8Array> {
   const length = Number(res.headers.get("content-length") ?? NaN);
-  if (!res.body || !Number.isSafeInteger(length)) return new Uint8Array(await res.arrayBuffer());
-  const out = new Uint8Array(length);
-  const reader = res.body.getReader();
+  const coded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (!res.body || coded || !Number.isSafeInteger(length)) return new Uint8Array(await res.arrayBuffer());
+  let out = new Uint8Array(length);
   let at = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (at + value.length > length) {
-      await reader.cancel();
-      throw new PipelineError("STORAGE_UNAVAILABLE", "storage read failed (more bytes than announced)");
+  for await (const value of res.body) {
+    if (at + value.length > out.length) { // more than announced: keep it all, whatever the header said
+      const grown = new Uint8Array(Math.max(out.length * 2, at + value.length));
+      grown.set(out.subarray(0, at));
+      out = grown;
     }
     out.set(value, at);
     at += value.length;
   }
-  return at === length ? out : out.subarray(0, at);
+  return at === out.length ? out : out.subarray(0, at);
 }

@@ -176,7 +176,6 @@ export class MemoryStore {
     };
   }
 
-  /** Rows keyed by id, the every-`per`-th id a range's upper bound. */
   /** Ranges as the Postgres store cuts them: by count and by the characters before each row. */
   private static ranges(sorted: { id: string; chars: number }[], per: number, maxChars = Infinity): KeyRange[] {
     let before = 0;

@@ -257,7 +257,6 @@ function stringEnd(chunk: Uint8Array, from: number, esc: boolean): number {
 /** Whether the byte after the chunk is escaped, for a string that runs past the chunk's end. */
 function escapedAtEnd(chunk: Uint8Array, from: number, esc: boolean): boolean {
   const start = esc ? from + 1 : from;
-  if (esc && from >= chunk.length) return true; // the escape's target is in the next chunk
   let k = chunk.length - 1;
   while (k >= start && chunk[k] === 0x5c) k--;
   return (chunk.length - 1 - k) % 2 === 1;

@@ -17,19 +17,20 @@ const RECENT_MS = 180 * 24 * 3600 * 1000;
 export const CHUNK_TASK_CONVERSATIONS = 100;
 
 /**
- * Stored characters per chunk task (plus its last conversation's). A task's CPU and memory follow
- * the text it cuts and writes, not its count of conversations: 100 conversations of real
- * histories with long answers and pasted code (~100,000 characters each) took past 2 s of CPU
- * and 256 MB, where 2 M characters take about 0.4 s.
+ * Stored characters per chunk task (plus its last conversation's, itself at most this much). A
+ * task's CPU and memory follow the text it cuts and writes, not its count of conversations: 100
+ * conversations of real histories with long answers and pasted code (~100,000 characters each)
+ * took past 2 s of CPU and 256 MB; with 2 M characters the invocations of a 1 GB real-shaped
+ * import still reached 1.4-2.0 s under load, too close to the limit.
  */
-export const CHUNK_TASK_CHARS = 2_000_000;
+export const CHUNK_TASK_CHARS = 1_000_000;
 
 /**
  * Stored characters per task for a conversation longer than CHUNK_TASK_CHARS. Each of its tasks
- * also reads and cuts the whole conversation (a 14 MB one: 0.3-0.7 s), so its share to write is
- * half a range's: its parts then took 0.7-1.1 s of CPU instead of 1.0-1.6 s.
+ * also reads and cuts the whole conversation (a 14 MB one: 0.15-0.7 s), so its share to write is
+ * bounded like a range's: 2 M-character parts took 1.0-1.6 s of CPU, 1 M ones 0.84-1.23 s.
  */
-export const LONG_PART_CHARS = CHUNK_TASK_CHARS / 2;
+export const LONG_PART_CHARS = 1_000_000;
 
 /** A part of a long conversation: the chunks [from, to) of `count`, `part` of `parts`. */
 export function partOf(count: number, part: number, parts: number): { from: number; to: number } {
@@ -77,8 +78,8 @@ async function writeRange(store: PipelineStore, job: JobInfo, payload: Record<st
 }
 
 /**
- * One part of a long conversation's chunks. Every part cuts the whole conversation (cheap next to
- * writing: ~0.2 s for 14 MB) so that chunk boundaries and the overlap are the same as in one pass.
+ * One part of a long conversation's chunks. Every part cuts the whole conversation (see
+ * LONG_PART_CHARS) so that chunk boundaries and the overlap are the same as in one pass.
  */
 async function writePart(store: PipelineStore, job: JobInfo, payload: Record<string, unknown>): Promise<number> {
   const [c] = await store.conversations.load(job.id, [String(payload.conversation)]);
