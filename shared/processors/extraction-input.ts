@@ -438,8 +438,8 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
 /**
  * Conversations per extract task (by conversation id); a task's continuations go on within its
  * range. A range's last request is only as full as what is left of it, so longer ranges fill
- * requests better, while each continuation reads what is left again (up to its read window,
- * READ_BUDGET_CHARS). On generated exports of 2,000 and 8,000 conversations, ranges of 50 / 100 /
+ * requests better, while each continuation reads again what its predecessor read past where its
+ * request stopped. On generated exports of 2,000 and 8,000 conversations, ranges of 50 / 100 /
  * 200 filled requests to 73 / 79 / 91 % and 57 / 74 / 83 % (56 / 52 / 45 and 180 / 138 / 124
  * requests, against 42 and 103 if packed full) and read each conversation 1.1 / 1.6 / 2.6 and
  * 1.0 / 1.2 / 1.8 times (measured before the read window, which only lowers the reading): 100
@@ -449,28 +449,91 @@ export const CONVERSATIONS_PER_TASK = 100;
 /** Characters of conversation data per extraction request (≈ 8,000 tokens). */
 export const MAX_REQUEST_CHARS = DEFAULT_MAX_CHARS;
 /**
- * How much of its range an extract task reads, in the stored `user_chars` figure (the person's
- * characters, each message counted up to 500): the conversations from the task's start while the
- * figure summed before each is under this. A task sends one request, so reading the whole rest of
- * its range made every continuation read it again: a range of 100 conversations of 30 messages of
- * 400 characters was read 20 times over (40 tasks), and each task claimed every message it read.
- * Four requests' worth leaves room for what is cut (repeats, pasted material), so a request is
- * still filled, and the reading stays about four times what is sent, whatever the range holds.
+ * How an extract task reads its range: in steps of conversations, each step while the stored
+ * `user_chars` (the person's characters, each message counted up to 500) summed before a
+ * conversation is under the step's budget, until its one request is full, the range is read to
+ * its end, or it has read READ_LIMIT_CHARS stored characters (`total_chars`). Its continuation
+ * starts where the request stopped, so what a task reads past that is read again by the next one.
+ *
+ * A single window of four requests' worth (the earlier rule) left room for what the request cuts
+ * (repeats, pasted material) but, where the person writes long messages (counted 500 each), held
+ * several requests: a 108 MB export with long user turns read each conversation 8.3 times over
+ * (387 tasks read 9,198 conversations; 26 s of the database's CPU, the conversations' JSON parsed
+ * again each time). The first step is a quarter of a request's worth; each further one is sized
+ * by what the steps so far turned into request text ({@link nextStep}), so a task reads little
+ * past its request whether the person's messages are long, short or mostly cut. The same
+ * 108 MB export then reads 1.5 conversations per one sent.
  */
-export const READ_BUDGET_CHARS = 4 * MAX_REQUEST_CHARS;
+export const READ_STEP_CHARS = MAX_REQUEST_CHARS / 4;
+/** The smallest further step (a conversation is always read whole, so a step may overshoot). */
+export const MIN_STEP_CHARS = MAX_REQUEST_CHARS / 16;
+/**
+ * Stored characters (messages whole, assistant replies included) a task reads at most, its
+ * request then sent as it is: the bound on one invocation's reading when the request fills
+ * slowly (a range mostly of repeats, or of long conversations where the person wrote little).
+ * A task always reads at least one conversation.
+ */
+export const READ_LIMIT_CHARS = 2_000_000;
+
+/** A conversation's stored figures as extract's reading weighs them. */
+export interface StoredFigures {
+  user_chars: number;
+  total_chars: number;
+}
 
 /** The stored `user_chars` of a conversation as extract reads it (sample.ts `messageFigures`'s rule). */
 export const userCharsOf = (c: SourceConversation) =>
   c.messages.reduce((n, m) => n + (m.role === "user" ? Math.min(m.chars ?? m.text.length, 500) : 0), 0);
 
+/** The stored `total_chars` of a conversation as extract reads it (every message's full length). */
+export const totalCharsOf = (c: SourceConversation) => c.messages.reduce((n, m) => n + (m.chars ?? m.text.length), 0);
+
 /**
- * What a task reads of `convs` (the rest of its range, in id order): the conversations while the
- * `userChars` summed before each is under READ_BUDGET_CHARS, and the first one left for later.
+ * One step of a task's reading of `convs` (the rest of its range, in id order): the
+ * conversations while the `user_chars` summed before each is under `budget` and the
+ * `total_chars` summed before each is under `maxChars` (what is left of the task's
+ * READ_LIMIT_CHARS), at least one; and the first one left for later.
  */
-export function readWindow<T>(convs: T[], userChars: (c: T) => number): { read: T[]; more: T | null } {
-  let before = 0, i = 0;
-  for (; i < convs.length && before < READ_BUDGET_CHARS; i++) before += userChars(convs[i]!);
+export function readWindow<T>(
+  convs: T[],
+  figures: (c: T) => StoredFigures,
+  budget = READ_STEP_CHARS,
+  maxChars = READ_LIMIT_CHARS,
+): { read: T[]; more: T | null } {
+  let user = 0, total = 0, i = 0;
+  for (; i < convs.length && user < budget && total < maxChars; i++) {
+    const f = figures(convs[i]!);
+    (user += f.user_chars, total += f.total_chars);
+  }
   return { read: convs.slice(0, i), more: convs[i] ?? null };
+}
+
+/**
+ * The person's characters in `convs` as the stored `user_chars` counts them, from cursor `from`
+ * on: a continuation's first conversation counts only the messages its request can still take.
+ */
+export function userCharsFrom(convs: SourceConversation[], from: Cursor | null): number {
+  let n = 0;
+  for (const c of convs) {
+    n += c.id === from?.conversation ? userCharsOf({ ...c, messages: c.messages.slice(from.message) }) : userCharsOf(c);
+  }
+  return n;
+}
+
+/**
+ * The budget of a task's next reading step, or 0 when it reads no further: its request is full
+ * (it stopped at a cursor), the range has no more (`more` null), or the task has read
+ * READ_LIMIT_CHARS stored characters (`readChars`). Otherwise the room left in the request, in
+ * the stored figure at the rate the task's reading so far (`readUser`: {@link userCharsFrom})
+ * became request text, with a quarter more for margin; twice what was read when none of it
+ * became text (all repeats or empty).
+ */
+export function nextStep(batch: ExtractionBatch | null, more: unknown, readUser: number, readChars: number): number {
+  if (batch?.next || more === null || readChars >= READ_LIMIT_CHARS) return 0;
+  const sent = batch?.text.length ?? 0;
+  if (!sent) return Math.max(MIN_STEP_CHARS, 2 * readUser);
+  const room = Math.max(0, MAX_REQUEST_CHARS - sent);
+  return Math.max(MIN_STEP_CHARS, Math.ceil(1.25 * room * readUser / sent));
 }
 
 /**
@@ -562,38 +625,50 @@ export interface ExtractionPlan {
   tasks: number;
   /** The requests those tasks send, in order (each a batch with text). */
   requests: ExtractionBatch[];
+  /** Conversations read, summed over the tasks (each counted once per task that reads it). */
+  reads: number;
 }
 
 /**
  * Every request the extract stage sends for a job's conversations, found the way its tasks find
  * them: ranges of CONVERSATIONS_PER_TASK by id, job-wide repeats skipped, then each range's chain
- * of tasks, each reading its {@link readWindow} (`userChars`: the stored figure) and sending
- * {@link taskBatch} from where the previous one stopped.
+ * of tasks, each reading steps ({@link readWindow}, {@link nextStep}; `figures`: the stored ones)
+ * and sending {@link taskBatch} from where the previous one stopped.
  */
 export function extractionPlan(
   convs: SourceConversation[],
-  userChars: (c: SourceConversation) => number = userCharsOf,
+  figures: (c: SourceConversation) => StoredFigures = (c) => ({
+    user_chars: userCharsOf(c),
+    total_chars: totalCharsOf(c),
+  }),
 ): ExtractionPlan {
   const sorted = convs.filter((c) => c.messages.length).sort((a, b) => compareIds(a.id, b.id));
   const skip = repeatedUserMessages(sorted);
   const requests: ExtractionBatch[] = [];
-  let tasks = 0;
+  let tasks = 0, reads = 0;
   // `<=`: like the store's ranges, a count that is a multiple of the range size ends with an empty one.
   for (let r = 0; r <= sorted.length; r += CONVERSATIONS_PER_TASK) {
     const range = sorted.slice(r, r + CONVERSATIONS_PER_TASK);
     for (let from: Cursor | null = null;;) {
       tasks++;
       const at = from?.conversation;
-      const { read, more } = readWindow(
-        at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0),
-        userChars,
-      );
-      const batch = taskBatch(read, skip, from);
+      let rest = at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0);
+      const read: SourceConversation[] = [];
+      let batch: ExtractionBatch | null, more: SourceConversation | null, budget = READ_STEP_CHARS, chars = 0;
+      do {
+        const step = readWindow(rest, figures, budget, READ_LIMIT_CHARS - chars);
+        for (const c of step.read) chars += figures(c).total_chars;
+        read.push(...step.read);
+        rest = rest.slice(step.read.length);
+        more = step.more;
+        batch = taskBatch(read, skip, from);
+      } while ((budget = nextStep(batch, more, userCharsFrom(read, from), chars)) > 0);
+      reads += read.length;
       if (batch?.text) requests.push(batch);
       if (!(from = continuation(batch, more?.id ?? null))) break;
     }
   }
-  return { tasks, requests };
+  return { tasks, requests, reads };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -105,8 +105,8 @@ function sectionsCall(
 export function neededModelCalls(convs: StoredInput[], o: NeededOptions): NeededCall[] {
   const calls: NeededCall[] = [sectionsCall("quick_pass", convs, QUICK_PASS_BUDGET, null)];
   // The stored figure exactly as ingest computes it (UTF-16 lengths; `chars` counts code points).
-  const userChars = new Map(convs.map((c) => [c.id, messageFigures(c.messages).user_chars]));
-  for (const b of extractionPlan(convs.map(extractionSource), (c) => userChars.get(c.id) ?? 0).requests) {
+  const figures = new Map(convs.map((c) => [c.id, messageFigures(c.messages)]));
+  for (const b of extractionPlan(convs.map(extractionSource), (c) => figures.get(c.id)!).requests) {
     calls.push(call("extract", factsPrompt(b.text)));
   }
   const { facts } = dedupe(o.facts ?? []);

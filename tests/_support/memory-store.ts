@@ -243,9 +243,12 @@ export class MemoryStore {
       forExtraction: (jobId, range) => {
         const { read, more } = readWindow(
           this.jobConversations(jobId, range).filter((r) => range.from === null || r.conversation_id >= range.from),
-          (r) => messageFigures(r.messages).user_chars,
+          (r) => messageFigures(r.messages),
+          range.budget,
+          range.maxChars,
         );
         return Promise.resolve({
+          chars: read.reduce((n, r) => n + messageFigures(r.messages).total_chars, 0),
           conversations: read.filter((r) => r.messages.length > 0).map((r) =>
             extractionSource({ id: r.conversation_id, title: r.title, created_at: r.created_at, messages: r.messages })
           ),

@@ -7,7 +7,7 @@ import { upsertConversations } from "../../shared/adapters/imports.ts";
 import { type PipelineStore, postgresStore } from "../../shared/adapters/store/mod.ts";
 import type { JobInfo, JobTotals } from "../../shared/adapters/store/jobs.ts";
 import { PipelineError } from "../../shared/processors/errors.ts";
-import { READ_BUDGET_CHARS } from "../../shared/processors/extraction-input.ts";
+import { READ_LIMIT_CHARS, READ_STEP_CHARS } from "../../shared/processors/extraction-input.ts";
 import type { CanonicalConversation } from "../../shared/processors/ingest/types.ts";
 import { SectionsSchema } from "../../shared/processors/schemas.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
@@ -187,7 +187,13 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual((await s.inRange(job.id, whole, c3 - 1)).map((c) => c.conversation_id), ["c1", "c2", "c4", "c5"]);
     assert.equal((await s.inRange(job.id, whole, c3)).length, 5);
 
-    const { conversations: ex, more } = await s.forExtraction(job.id, { after: null, upto: "c4", from: "c3" });
+    const { conversations: ex, more } = await s.forExtraction(job.id, {
+      after: null,
+      upto: "c4",
+      from: "c3",
+      budget: READ_STEP_CHARS,
+      maxChars: READ_LIMIT_CHARS,
+    });
     assert.deepEqual(ex.map((c) => c.id), ["c3", "c4"], "from c3 on, up to c4");
     assert.equal(more, null, "read to the range's end");
     assert.equal(ex[0]!.date, "2026-03-01T10:00:00.000Z");
@@ -195,8 +201,9 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     assert.deepEqual(ex[0]!.messages[2], { role: "user", text: "  My dog is called Rex.  ", chars: 25 });
     assert.deepEqual(ex[0]!.messages[3], { role: "system", text: "Be brief.", chars: 9 });
 
-    // A task reads a window of its range: while the person's characters (each message counted up
-    // to 500) summed before a conversation are under READ_BUDGET_CHARS; `more` is where it stopped.
+    // A task reads its range in steps: while the person's characters (each message counted up to
+    // 500) summed before a conversation are under the step's budget; `more` is where it stopped,
+    // `chars` what the step read in stored characters.
     const heavy = await h.addJob(await h.addUser());
     const said = (i: number) => `${i} `.repeat(300); // 600+ characters, counted as 500
     await h.addConversations(
@@ -205,9 +212,8 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
         conv(id, d + 1, Array.from({ length: 60 }, (_, k) => ["u", said(d * 100 + k)] as [string, string]))
       ),
     );
-    assert.equal(READ_BUDGET_CHARS, 128_000);
-    const all = { after: null, upto: null };
-    const w0 = await s.forExtraction(heavy.id, { ...all, from: null });
+    const all = { after: null, upto: null, maxChars: READ_LIMIT_CHARS };
+    const w0 = await s.forExtraction(heavy.id, { ...all, from: null, budget: 128_000 });
     assert.deepEqual(
       w0.conversations.map((c) => c.id),
       ["h0", "h1", "h2", "h3", "h4"],
@@ -215,8 +221,16 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
     );
     assert.equal(w0.more, "h5");
     assert.equal(w0.conversations[4]!.messages.length, 60, "a conversation read is read whole");
-    const w1 = await s.forExtraction(heavy.id, { ...all, from: "h3" });
+    const stored = w0.conversations.reduce((n, c) => n + c.messages.reduce((k, m) => k + m.chars!, 0), 0);
+    assert.equal(w0.chars, stored, "the stored characters of the conversations read");
+    const w1 = await s.forExtraction(heavy.id, { ...all, from: "h3", budget: 128_000 });
     assert.deepEqual([w1.conversations.map((c) => c.id), w1.more], [["h3", "h4", "h5"], null]);
+    const w2 = await s.forExtraction(heavy.id, { ...all, from: "h1", budget: 30_001 });
+    assert.deepEqual([w2.conversations.map((c) => c.id), w2.more], [["h1", "h2"], "h3"], "0 and 30,000 are under");
+    const w3 = await s.forExtraction(heavy.id, { ...all, from: "h1", budget: 1 });
+    assert.deepEqual([w3.conversations.map((c) => c.id), w3.more], [["h1"], "h2"], "a step reads one at least");
+    const w4 = await s.forExtraction(heavy.id, { ...all, from: "h1", budget: 128_000, maxChars: w3.chars + 1 });
+    assert.deepEqual([w4.conversations.map((c) => c.id), w4.more], [["h1", "h2"], "h3"], "and so does a task's limit");
 
     // A message text's occurrence is claimed once per job: the first claim stays, a repeated claim
     // (a retry) changes nothing, and every candidate's owner comes back; another job is apart.

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import { chunkStage } from "../../supabase/functions/chunk/handler.ts";
 import { extractStage } from "../../supabase/functions/extract/handler.ts";
+import { READ_LIMIT_CHARS } from "../../shared/processors/extraction-input.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
 import { conversations } from "./_people.ts";
 
@@ -61,7 +62,7 @@ Deno.test("extract (fast): a repeated message is read once, by the range that cl
   );
 });
 
-Deno.test("extract (fast): a task reads a window of its range and the next task goes on where it stopped", async () => {
+Deno.test("extract (fast): a task reads on while its request has room, so cut text does not end a request early", async () => {
   const m = new MemoryStore();
   const job = m.addJob("user-1");
   // Six conversations that each say one thing 60 times (counted as 60 x 500 = 30,000 characters
@@ -80,17 +81,43 @@ Deno.test("extract (fast): a task reads a window of its range and the next task 
     })),
   );
   const stage = extractStage(new OfflineProvider());
+  const t = m.task(job.id, "extract", "extract:batch:0", { after: null, upto: null });
+  const out = await stage.process(t, m.store, await stage.prepare(t, { store: m.store, keepLease }));
+  // The first step reads h0 (the next starts at 30,000, past a step's 8,000); its request has
+  // room, so the task reads on: all six in one request, and nothing is left for another task.
+  assert.equal((out.result!.input as { user_messages: number }).user_messages, 6);
+  assert.deepEqual(out.newTasks, [], "the range is done");
+});
+
+Deno.test("extract (fast): a task reads at most its limit and the next task goes on where it stopped", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1");
+  // Six conversations of one short message each and a 500,000-character answer: the person's
+  // text would fit one request, the stored text is 3 M characters.
+  m.addConversations(
+    job,
+    conversations(6).map((c, d) => ({
+      ...c,
+      id: `h${d}`,
+      messages: [
+        { role: "user" as const, content: `Day ${d}: what should I plant along the north fence?`, created_at: null },
+        { role: "assistant" as const, content: "a".repeat(500_000), created_at: null },
+      ],
+    })),
+  );
+  assert.equal(READ_LIMIT_CHARS, 2_000_000);
+  const stage = extractStage(new OfflineProvider());
   const run = async (payload: Record<string, unknown>, key = "extract:batch:0") => {
     const t = m.task(job.id, "extract", key, payload);
     return await stage.process(t, m.store, await stage.prepare(t, { store: m.store, keepLease }));
   };
   const first = await run({ after: null, upto: null });
-  // Read h0-h4 (30,000 each: the fifth starts under 128,000), sent once each; h5 is left for the next task.
-  assert.equal((first.result!.input as { user_messages: number }).user_messages, 5);
+  // h0-h3 start under 2 M stored characters; h4 is left for the next task.
+  assert.equal((first.result!.input as { user_messages: number }).user_messages, 4);
   assert.deepEqual(first.newTasks!.map((t) => [t.task_key, t.payload!.from]), [
-    ["extract:batch:0:part:1", { conversation: "h5", message: 0, offset: 0 }],
+    ["extract:batch:0:part:1", { conversation: "h4", message: 0, offset: 0 }],
   ]);
   const second = await run(first.newTasks![0]!.payload!, first.newTasks![0]!.task_key);
-  assert.equal((second.result!.input as { user_messages: number }).user_messages, 1);
+  assert.equal((second.result!.input as { user_messages: number }).user_messages, 2);
   assert.deepEqual(second.newTasks, [], "the range is done");
 });

@@ -9,12 +9,16 @@ import {
   extractionPlan,
   firstPersonMessages,
   MAX_REQUEST_CHARS,
+  MIN_STEP_CHARS,
+  nextStep,
   parseExtractionInput,
-  READ_BUDGET_CHARS,
+  READ_LIMIT_CHARS,
+  READ_STEP_CHARS,
   readWindow,
   repeatedUserMessages,
   skipUnlessKept,
   type SourceConversation,
+  userCharsFrom,
 } from "../../shared/processors/extraction-input.ts";
 import {
   extractionSource,
@@ -86,15 +90,25 @@ Deno.test("extraction plan: continuations send what one pass over the range woul
   assert.ok(plan.requests.length > Math.ceil(written.join("").length / MAX_REQUEST_CHARS));
 });
 
-Deno.test("read window: conversations while the person's characters before each are under the budget", () => {
-  const w = (n: number) => ({ n });
-  const weigh = (x: { n: number }) => x.n;
-  assert.equal(READ_BUDGET_CHARS, 4 * MAX_REQUEST_CHARS);
-  const six = [1, 2, 3, 4, 5, 6].map(() => w(30_000));
-  assert.deepEqual(readWindow(six, weigh), { read: six.slice(0, 5), more: six[5] });
-  const big = [w(500_000), w(10)];
-  assert.deepEqual(readWindow(big, weigh), { read: big.slice(0, 1), more: big[1] }, "one is always read");
-  assert.deepEqual(readWindow([], weigh), { read: [], more: null });
+Deno.test("read window: conversations while the figures summed before each are under the step's budget and the limit", () => {
+  const w = (user_chars: number, total_chars = 2 * user_chars) => ({ user_chars, total_chars });
+  const same = (x: ReturnType<typeof w>) => x;
+  assert.equal(READ_STEP_CHARS, MAX_REQUEST_CHARS / 4);
+  const six = [1, 2, 3, 4, 5, 6].map(() => w(3_000));
+  assert.deepEqual(
+    readWindow(six, same),
+    { read: six.slice(0, 3), more: six[3] },
+    "0, 3,000 and 6,000 are under 8,000",
+  );
+  assert.deepEqual(readWindow(six, same, 10_000), { read: six.slice(0, 4), more: six[4] });
+  assert.deepEqual(
+    readWindow(six, same, 10_000, 6_001),
+    { read: six.slice(0, 2), more: six[2] },
+    "stored: 0 and 6,000",
+  );
+  const big = [w(500_000, 3_000_000), w(10)];
+  assert.deepEqual(readWindow(big, same), { read: big.slice(0, 1), more: big[1] }, "one is always read");
+  assert.deepEqual(readWindow([], same), { read: [], more: null });
   const at = { conversation: "c7", message: 3, offset: 100 };
   const batch = { next: at } as Parameters<typeof continuation>[0];
   assert.deepEqual(continuation(batch, "c9"), at, "where the request stopped comes first");
@@ -117,6 +131,45 @@ Deno.test("extraction plan: a heavy range is read in windows, and every message 
   // Read in windows (12,000 of the stored figure a conversation: 11 a task), the requests stay full.
   const fewest = Math.ceil(plan.requests.reduce((n, r) => n + r.text.length, 0) / MAX_REQUEST_CHARS);
   assert.ok(plan.requests.length <= fewest + 3, `${plan.requests.length} requests for ${fewest} full ones`);
+});
+
+Deno.test("next step: none once the request is full, the range read or the limit reached; else sized by the rate so far", () => {
+  const batch = (text: number, full = false) =>
+    ({ text: "x".repeat(text), next: full ? { conversation: "c", message: 0, offset: 0 } : null }) as Parameters<
+      typeof nextStep
+    >[0];
+  assert.equal(nextStep(batch(31_000, true), "c9", 10_000, 50_000), 0, "full");
+  assert.equal(nextStep(batch(10_000), null, 10_000, 50_000), 0, "the range is read");
+  assert.equal(nextStep(batch(10_000), "c9", 10_000, READ_LIMIT_CHARS), 0, "the task has read its limit");
+  // 8,000 of the stored figure became 16,000 characters of request: 16,000 of room, at half, plus a quarter.
+  assert.equal(nextStep(batch(16_000), "c9", 8_000, 50_000), 10_000);
+  assert.equal(nextStep(batch(31_900), "c9", 8_000, 50_000), MIN_STEP_CHARS, "never below the smallest step");
+  assert.equal(nextStep(null, "c9", 8_000, 50_000), 16_000, "nothing sent yet: twice what was read");
+  assert.equal(nextStep(batch(0), "c9", 0, 0), MIN_STEP_CHARS);
+});
+
+Deno.test("user characters from a cursor: a continuation's first conversation counts only what is left of it", () => {
+  const c = extractionSource(stored("c1", ["a".repeat(800), "b".repeat(300), "c".repeat(40)]));
+  const d = extractionSource(stored("c2", ["d".repeat(100)]));
+  assert.equal(userCharsFrom([c, d], null), 500 + 300 + 40 + 100, "each message counted up to 500");
+  // Messages alternate user/assistant: index 2 is the second user message.
+  assert.equal(userCharsFrom([c, d], { conversation: "c1", message: 2, offset: 10 }), 300 + 40 + 100);
+});
+
+Deno.test("extraction plan: long messages are read about once, not once per request their window holds", () => {
+  // 60 conversations of eight 3,000-character messages, each counted 500 in the stored figure: a
+  // request holds about one conversation while a conversation counts 4,000. One window of four
+  // requests' worth read 32 conversations per request.
+  const convs = ids(60).map((id, i) =>
+    extractionSource(stored(id, Array.from({ length: 8 }, (_, k) => prose(i * 10 + k, 3_000))))
+  );
+  const plan = extractionPlan(convs);
+  const sent = new Set(plan.requests.flatMap((r) => r.conversationIds)).size;
+  assert.equal(sent, 60);
+  assert.ok(plan.reads <= 2 * plan.requests.length + 60, `${plan.reads} reads for ${plan.requests.length} requests`);
+  // The requests are those of one pass over the range: reading in steps changes no request.
+  const onePass = buildExtractionBatches(convs, { maxChars: MAX_REQUEST_CHARS, skip: {} }).filter((b) => b.text);
+  assert.deepEqual(plan.requests.map((r) => r.text), onePass.map((b) => b.text));
 });
 
 Deno.test("extraction plan: a message repeated anywhere in the job is sent once, the first in id order", () => {

@@ -1,5 +1,5 @@
 /** Reads of a job's stored conversations (public.raw_conversations, written by ingest). */
-import { type MessageAt, READ_BUDGET_CHARS, type SourceConversation } from "../../processors/extraction-input.ts";
+import { type MessageAt, type SourceConversation } from "../../processors/extraction-input.ts";
 import type { ConversationStats, RenderMessage } from "../../processors/sample.ts";
 import { QUICK_WINDOW_MAX_CONVERSATIONS, type WindowOrder, windowOrder } from "../../processors/quick-window.ts";
 import type { Conn } from "../db.ts";
@@ -67,14 +67,16 @@ export interface ConversationStore {
    * The conversations of a range (from `from` on) for fact extraction, by id: every message's
    * role; the whole text of the person's messages (user, and the user-authored system ones); only
    * the last 400 characters of others, with their full length in `chars`. A conversation without
-   * messages is left out. Only the task's read window (extraction-input.ts `readWindow`: while the
-   * `user_chars` summed before a conversation is under READ_BUDGET_CHARS); `more` is the first
-   * conversation of the range left unread, null when the range was read to its end.
+   * messages is left out. One step of a task's reading (extraction-input.ts `readWindow`: while
+   * the `user_chars` summed before a conversation is under `budget` and the `total_chars` under
+   * `maxChars`); `more` is the first
+   * conversation of the range left unread, null when the range was read to its end; `chars` the
+   * stored `total_chars` of the conversations read, summed.
    */
   forExtraction(
     jobId: string,
-    range: KeyRange & { from: string | null },
-  ): Promise<{ conversations: SourceConversation[]; more: string | null }>;
+    range: KeyRange & { from: string | null; budget: number; maxChars: number },
+  ): Promise<{ conversations: SourceConversation[]; more: string | null; chars: number }>;
   /**
    * Claims for the job the occurrence of each message text in `candidates` (by `hash`, of the
    * trimmed text) unless another is claimed already, and returns each candidate hash's claimed
@@ -180,23 +182,25 @@ export function postgresConversations(conn: Conn): ConversationStore {
       // Each message's fields are read by one parse of the array (json_to_recordset): `->>` on a
       // json value parses the message again for every field it reads, and an assistant's long
       // reply was parsed three times (half of this statement's time).
-      // The window by a running sum of the stored figure, so that only the conversations read are
+      // The window by running sums of the stored figures, so that only the conversations read are
       // parsed (the messages of the rest stay compressed in TOAST); the first one past it is found
       // by the same scan.
       const rows = await conn`with rest as (
-          select r.conversation_id, r.title, r.created_at, r.messages,
-                 coalesce(sum(r.user_chars) over (order by r.conversation_id
-                   rows between unbounded preceding and 1 preceding), 0) as before
+          select r.conversation_id, r.title, r.created_at, r.messages, r.total_chars,
+                 coalesce(sum(r.user_chars) over w, 0) as before, coalesce(sum(r.total_chars) over w, 0) as chars_before
             from public.raw_conversations r
            where r.job_id = ${jobId} and (${r.after}::text is null or r.conversation_id > ${r.after})
              and (${r.upto}::text is null or r.conversation_id <= ${r.upto})
-             and (${r.from}::text is null or r.conversation_id >= ${r.from}))
-        , win as (select * from rest where before < ${READ_BUDGET_CHARS})
+             and (${r.from}::text is null or r.conversation_id >= ${r.from})
+          window w as (order by r.conversation_id rows between unbounded preceding and 1 preceding))
+        , win as (select * from rest where before < ${r.budget}::float8 and chars_before < ${r.maxChars}::float8)
         select w.conversation_id, w.title, w.created_at,
                json_agg(json_build_object('role', m.role,
                  'text', case when m.role in ('user', 'system') then m.content else right(m.content, 400) end,
                  'chars', length(m.content)) order by m.ord) filter (where m.ord is not null) as messages,
-               (select min(conversation_id) from rest where before >= ${READ_BUDGET_CHARS}) as more
+               (select min(conversation_id) from rest
+                 where before >= ${r.budget}::float8 or chars_before >= ${r.maxChars}::float8) as more,
+               (select sum(total_chars)::float8 from win) as chars
           from win w
           left join lateral rows from (json_to_recordset(w.messages) as (role text, content text))
                     with ordinality as m(role, content, ord) on true
@@ -205,6 +209,7 @@ export function postgresConversations(conn: Conn): ConversationStore {
       // whenever the range has any left; those without messages are then left out.
       const more = rows[0]?.more ?? null;
       return {
+        chars: Number(rows[0]?.chars ?? 0),
         conversations: rows.filter((x) => x.messages !== null).map((x) => ({
           id: String(x.conversation_id),
           title: String(x.title),

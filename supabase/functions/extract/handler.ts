@@ -11,10 +11,11 @@
  * calling the model it claims the first occurrence of each distinct text it holds (a hash of
  * the trimmed text; private.extract_first_messages), and skips every message whose text is
  * claimed at another place. The work grows with the export, spread over the tasks, and a retried
- * task or a continuation finds the same claims. A task reads a bounded window of its range from
- * where it starts (extraction-input.ts `readWindow`: about four requests' worth of the person's
- * text) and sends one request of at most MAX_REQUEST_CHARS (`taskBatch`, which `extractionPlan`
- * also uses to count a job's requests); when the window or the rest of the range holds more, it
+ * task or a continuation finds the same claims. A task reads its range from where it starts in
+ * steps sized by what its reading so far turned into request text (extraction-input.ts
+ * `readWindow`, `nextStep`) until its request is full, and sends one request of at most MAX_REQUEST_CHARS
+ * (`taskBatch`, which `extractionPlan` also uses to count a job's requests); when the rest of the
+ * range holds more, it
  * enqueues a continuation task that starts where the request stopped, so nothing is dropped and
  * each invocation's work stays bounded whatever the range holds. Facts are attributed to the
  * conversation whose sent text shares the most words with them, stored on its first chunk. A
@@ -34,11 +35,16 @@ import {
   continuation,
   CONVERSATIONS_PER_TASK,
   type Cursor,
+  type ExtractionBatch,
   firstPersonMessages,
   type InputStats,
+  nextStep,
+  READ_LIMIT_CHARS,
+  READ_STEP_CHARS,
   skipUnlessKept,
   type SourceConversation,
   taskBatch,
+  userCharsFrom,
 } from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
@@ -111,12 +117,20 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
   async prepare(task, { store }) {
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);
-    const { conversations: convs, more } = await store.conversations.forExtraction(task.job_id, {
-      ...p,
-      from: p.from?.conversation ?? null,
-    });
-    const skip = p.skip ?? await skipRepeats(store, task.job_id, convs);
-    const batch = taskBatch(convs, skip, p.from ?? null);
+    // Steps of the range until the request is full (extraction-input.ts `nextStep`). Each step's
+    // repeats are claimed by themselves: a claim is job-wide, so a text of an earlier step comes
+    // back claimed there.
+    const convs: SourceConversation[] = [];
+    const skip: Record<string, number[]> = { ...p.skip };
+    let batch: ExtractionBatch | null, more = p.from?.conversation ?? null, budget = READ_STEP_CHARS, chars = 0;
+    do {
+      const maxChars = READ_LIMIT_CHARS - chars;
+      const step = await store.conversations.forExtraction(task.job_id, { ...p, from: more, budget, maxChars });
+      convs.push(...step.conversations);
+      if (!p.skip) Object.assign(skip, await skipRepeats(store, task.job_id, step.conversations));
+      (more = step.more, chars += step.chars);
+      batch = taskBatch(convs, skip, p.from ?? null);
+    } while ((budget = nextStep(batch, more, userCharsFrom(convs, p.from ?? null), chars)) > 0);
     const next = continuation(batch, more);
     const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
     if (!batch) return { ...none, input: null, next };
