@@ -11,6 +11,7 @@ import { words as wordsOf } from "./hash-embedding.ts";
 import type { LlmMessage, LlmRequest } from "./llm-request.ts";
 import { cleanSection } from "./render.ts";
 import type { Sections } from "./schemas.ts";
+import { searchable } from "./search-terms.ts";
 
 export interface RetrievedChunk {
   /** The chunk's id (conversation_chunks.id). */
@@ -31,73 +32,12 @@ export interface ChatPromptInput {
   emotion?: { primary: string; confidence: number };
 }
 
-const STOP = new Set([
-  "the",
-  "and",
-  "for",
-  "are",
-  "but",
-  "not",
-  "you",
-  "your",
-  "with",
-  "what",
-  "when",
-  "where",
-  "who",
-  "how",
-  "why",
-  "was",
-  "were",
-  "did",
-  "does",
-  "have",
-  "has",
-  "had",
-  "this",
-  "that",
-  "these",
-  "those",
-  "from",
-  "about",
-  "into",
-  "can",
-  "could",
-  "would",
-  "should",
-  "will",
-  "just",
-  "me",
-  "my",
-  "mine",
-  "our",
-  "its",
-  "it's",
-  "i'm",
-  "again",
-  "tell",
-  "remember",
-  "know",
-  "any",
-  "all",
-  "there",
-  "their",
-  "them",
-  "they",
-  "then",
-  "than",
-  "which",
-  "also",
-  "very",
-  "some",
-]);
-
 /**
- * A to_tsquery('simple') OR-expression of up to 5 keywords (lowercase, no stop words, > 2 chars),
- * split into words exactly as chunks' keyword documents are (search-terms.ts).
+ * A to_tsquery('simple') OR-expression of up to 5 keywords: the message's words that keyword search
+ * asks for (search-terms.ts `searchable`), split exactly as chunks' keyword documents are.
  */
 export function keywordQuery(message: string): string {
-  const words = wordsOf(message).filter((w) => w.length > 2 && !STOP.has(w));
+  const words = wordsOf(message).filter(searchable);
   return [...new Set(words)].slice(0, 5).join(" | ");
 }
 
