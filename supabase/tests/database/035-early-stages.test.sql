@@ -2,9 +2,10 @@
 -- exactly once; it moves neither the job's status nor its progress; the later stages wait for
 -- ingest; a refresh it adds waits for its turn; an early failure does not fail the import; a
 -- cancel during the early pass refuses its completion and still discards everything. Extract's
--- planning task starts beside embed and stays runnable until extract's turn.
+-- planning task starts beside embed and stays runnable until extract's turn; the vector index is
+-- built beside extract.
 begin;
-select plan(35);
+select plan(43);
 
 -- A queue holding only this file's tasks (everything here is rolled back at the end).
 delete from private.job_tasks where state in ('pending', 'failed', 'running');
@@ -134,24 +135,56 @@ select is((select count(*)::int from public.raw_conversations where job_id = :'j
           + (select count(*)::int from private.job_artifacts where job_id = :'job5'), 0, 'nothing of the import is left');
 
 -- 8. Extract plans beside embed: its first task is runnable from embed until extract's turn, so one
---    claimed just before embed ended still completes while the job is at vector_index.
+--    claimed just before embed ended still completes.
 select ok(private.task_runnable('embed', 'extract', 'extract:start'), 'extract:start is runnable at embed');
-select ok(private.task_runnable('vector_index', 'extract', 'extract:start'), 'and at vector_index, before its turn');
 select ok(not private.task_runnable('chunk', 'extract', 'extract:start'), 'not before its window');
 select ok(not private.task_runnable('consolidate', 'extract', 'extract:start'), 'not after its turn');
-select ok(not private.task_runnable('vector_index', 'extract', 'extract:batch:0'), 'its other tasks wait for the turn');
+select ok(not private.task_runnable('embed', 'extract', 'extract:batch:0'), 'its other tasks wait for the turn');
 select tests.create_user('jude') as jude \gset
-set local session_replication_role = replica; -- place the job at vector_index without the triggers' side effects
+set local session_replication_role = replica; -- place the job at embed without the triggers' side effects
 insert into public.processing_jobs (user_id, storage_path, pipeline_version, status)
-values (:'jude', 'imports/' || :'jude' || '/e.zip', 'v2', 'vector_index') returning id as job6 \gset
+values (:'jude', 'imports/' || :'jude' || '/e.zip', 'v2', 'embed') returning id as job6 \gset
 insert into private.job_tasks (job_id, stage, task_key, max_attempts) values (:'job6', 'extract', 'extract:start', 5);
 set local session_replication_role = origin;
 delete from claimed;
 insert into claimed select * from private.claim_tasks('extract', null, 1, 'w');
-select is((select task_key from claimed), 'extract:start', 'the planning task is claimed while the job is at vector_index');
+select is((select task_key from claimed), 'extract:start', 'the planning task is claimed while the job is at embed');
 select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{}',
     '[{"task_key": "extract:batch:0"}]') ->> 'advanced_to', null,
   'and completes there, adding work for extract''s turn and advancing nothing');
+
+-- 9. The vector index is built beside extract (v2 runs extract right after embed): its one task
+--    starts once extract has done a task, runs while the job is at extract, completes there, and
+--    the job then goes from extract straight to consolidate.
+select is(array(select stage::text from private.pipeline_stages where version = 'v2' order by position),
+  array['ingest', 'quick_pass', 'chunk', 'embed', 'extract', 'vector_index', 'consolidate', 'memory', 'regenerate',
+        'finalize'], 'v2: extract, then the vector index');
+select ok(private.task_runnable('extract', 'vector_index', 'vector_index:start'), 'vector_index:start is runnable at extract');
+select ok(not private.task_runnable('embed', 'vector_index', 'vector_index:start'), 'not before every vector is written');
+select ok(not private.task_runnable('consolidate', 'vector_index', 'vector_index:start'), 'not after its turn');
+select tests.create_user('kit') as kit \gset
+set local session_replication_role = replica; -- place the job at extract with two tasks to do
+insert into public.processing_jobs (user_id, storage_path, pipeline_version, status)
+values (:'kit', 'imports/' || :'kit' || '/e.zip', 'v2', 'extract') returning id as job7 \gset
+insert into private.job_tasks (job_id, stage, task_key, max_attempts)
+values (:'job7', 'extract', 'extract:batch:0', 5), (:'job7', 'extract', 'extract:batch:1', 5);
+set local session_replication_role = origin;
+delete from claimed;
+insert into claimed select * from private.claim_tasks('extract',
+  array(select id from private.job_tasks where job_id = :'job7' and task_key = 'extract:batch:0'), 1, 'w');
+select private.complete_task((select id from claimed), (select lease_token from claimed), '{}');
+select is((select count(*)::int from private.job_tasks where job_id = :'job7' and task_key = 'vector_index:start'), 1,
+  'extract''s first task done: the vector index task is enqueued');
+delete from claimed;
+insert into claimed select * from private.claim_tasks('vector_index', null, 1, 'w');
+select is((select task_key from claimed), 'vector_index:start', 'and claimed while the job is at extract');
+select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{}') ->> 'advanced_to', null,
+  'it completes there, advancing nothing');
+select is((select status from public.processing_jobs where id = :'job7'), 'extract', 'the job is still at extract');
+delete from claimed;
+insert into claimed select * from private.claim_tasks('extract', null, 1, 'w');
+select is(private.complete_task((select id from claimed), (select lease_token from claimed), '{}') ->> 'advanced_to',
+  'consolidate', 'extract''s last task takes the job past the built index to consolidate');
 
 select * from finish();
 rollback;
