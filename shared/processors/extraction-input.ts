@@ -120,10 +120,12 @@ export function lineKind(line: string): LineKind {
   if (/^\[?\d{4}[-/.]\d{2}[-/.]\d{2}[T ]\d{1,2}:\d{2}|^\[?\d{1,2}:\d{2}:\d{2}/.test(t)) return "log";
   const nonSpace = t.replace(/\s/g, "").length;
   const density = (t.match(CODE_SYMBOLS)?.length ?? 0) / nonSpace;
-  const longestToken = Math.max(...t.split(/\s+/).map((w) => w.length));
+  const words = t.split(/\s+/);
+  // A loop, not Math.max(...): a line of a pasted dump can hold more words than a call's arguments.
+  let longestToken = 0;
+  for (const w of words) if (w.length > longestToken) longestToken = w.length;
   if (longestToken >= 200) return "code"; // minified data, base64, a hash dump: no prose has such words
   const indented = /^(\t| {4,})\S/.test(line);
-  const words = t.split(/\s+/);
   const plainWords = words.filter((w) => /^[\p{L}'’-]+[.,!?:;)]*$/u.test(w)).length;
   if (words.length >= 6 && plainWords / words.length >= 0.8 && density < 0.08) return "prose";
   if (density >= 0.15 && nonSpace >= 4) return "code";
@@ -211,7 +213,7 @@ export function compactUserText(text: string): Compacted {
       const end = Math.min(j + 1, lines.length);
       const structured = inner.filter((k) => k !== "prose").length;
       if (inner.length && structured / inner.length < 0.3) {
-        out.push(...lines.slice(i, end)); // fenced prose: the person's own draft, kept
+        for (let k = i; k < end; k++) out.push(lines[k]!); // fenced prose: the person's own draft, kept
       } else cut(i, end, majorityKind(inner), Math.max(j - i - 1, 0));
       i = end;
       continue;
@@ -234,7 +236,7 @@ export function compactUserText(text: string): Compacted {
     const structured = run.filter((k) => k !== "blank" && k !== "prose").length;
     if (structured >= 3 || (structured === 1 && last === i && lines[i]!.trim().length >= 300)) {
       cut(i, last + 1, majorityKind(run), last + 1 - i);
-    } else out.push(...lines.slice(i, last + 1));
+    } else for (let k = i; k <= last; k++) out.push(lines[k]!);
     i = last + 1;
   }
   const r = collapseRepeats(out.join("\n").trim());

@@ -251,3 +251,14 @@ Deno.test("facts go back to the conversation whose text they came from; the offl
   assert.deepEqual(att.get("k1")!.preferences, ["Likes sea kayaking"]);
   assert.match(att.get("k2")!.decisions[0]!.decision, /learn Greek$/);
 });
+
+Deno.test("a very long line or fenced block is measured without spreading it into one call's arguments", () => {
+  // 300,000 words on one line and a fenced draft of 200,000 lines: Math.max(...words) and
+  // push(...lines) threw RangeError (too many arguments) on such pastes.
+  const line = "we planted tomatoes by the south wall ".repeat(50_000);
+  const one = compactUserText(line);
+  assert.equal(one.cutChars, 0, "one long line of prose is kept");
+  const draft = "```\n" + "A line of the draft I wrote for my sister's wedding.\n".repeat(200_000) + "```";
+  const fenced = compactUserText(draft);
+  assert.ok(fenced.text.startsWith("```\nA line of the draft"), "fenced prose is kept");
+});
