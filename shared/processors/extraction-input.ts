@@ -538,6 +538,46 @@ export function nextStep(batch: ExtractionBatch | null, more: unknown, readUser:
   return Math.max(MIN_STEP_CHARS, Math.ceil(1.25 * room * readUser / sent));
 }
 
+/** One step's read, as the store returns it: the conversations (in id order), the first left unread, their stored characters. */
+export interface ReadStep {
+  conversations: SourceConversation[];
+  more: string | null;
+  chars: number;
+}
+
+/**
+ * A task's reading of its range in steps ({@link readWindow}, {@link nextStep}), shared by the
+ * extract handler (each step a database read) and {@link extractionPlan} (the same steps over
+ * the conversations in hand), so the plan counts exactly the requests the tasks send. `step()`
+ * says where the next read starts and how far it may go, null once the task reads no further;
+ * `add()` takes what that read returned and rebuilds the task's one request.
+ */
+export class RangeReading {
+  readonly convs: SourceConversation[] = [];
+  batch: ExtractionBatch | null = null;
+  /** The first conversation not read yet (null: the range is read to its end, once a step is done). */
+  more: string | null;
+  private budget = READ_STEP_CHARS;
+  private chars = 0;
+
+  constructor(readonly from: Cursor | null) {
+    this.more = from?.conversation ?? null;
+  }
+
+  step(): { from: string | null; budget: number; maxChars: number } | null {
+    return this.budget > 0 ? { from: this.more, budget: this.budget, maxChars: READ_LIMIT_CHARS - this.chars } : null;
+  }
+
+  /** Adds a step's read; `skip` is the job-wide skip list for everything read so far. */
+  add(read: ReadStep, skip: Record<string, number[]>): void {
+    this.convs.push(...read.conversations);
+    this.more = read.more;
+    this.chars += read.chars;
+    this.batch = taskBatch(this.convs, skip, this.from);
+    this.budget = nextStep(this.batch, this.more, userCharsFrom(this.convs, this.from), this.chars);
+  }
+}
+
 /**
  * Where a task's continuation starts: where its request stopped, else at the first conversation
  * it did not read (`more`), else nowhere (its range is done).
@@ -653,21 +693,18 @@ export function extractionPlan(
     const range = sorted.slice(r, r + CONVERSATIONS_PER_TASK);
     for (let from: Cursor | null = null;;) {
       tasks++;
-      const at = from?.conversation;
-      let rest = at === undefined ? range : range.filter((c) => compareIds(c.id, at) >= 0);
-      const read: SourceConversation[] = [];
-      let batch: ExtractionBatch | null, more: SourceConversation | null, budget = READ_STEP_CHARS, chars = 0;
-      do {
-        const step = readWindow(rest, figures, budget, READ_LIMIT_CHARS - chars);
-        for (const c of step.read) chars += figures(c).total_chars;
-        read.push(...step.read);
-        rest = rest.slice(step.read.length);
-        more = step.more;
-        batch = taskBatch(read, skip, from);
-      } while ((budget = nextStep(batch, more, userCharsFrom(read, from), chars)) > 0);
-      reads += read.length;
+      const reading = new RangeReading(from);
+      for (let s = reading.step(); s; s = reading.step()) {
+        const at = s.from;
+        const rest = at === null ? range : range.filter((c) => compareIds(c.id, at) >= 0);
+        const w = readWindow(rest, figures, s.budget, s.maxChars);
+        const chars = w.read.reduce((n, c) => n + figures(c).total_chars, 0);
+        reading.add({ conversations: w.read, more: w.more?.id ?? null, chars }, skip);
+      }
+      const batch = reading.batch;
+      reads += reading.convs.length;
       if (batch?.text) requests.push(batch);
-      if (!(from = continuation(batch, more?.id ?? null))) break;
+      if (!(from = continuation(batch, reading.more))) break;
     }
   }
   return { tasks, requests, reads };

@@ -69,9 +69,8 @@ export interface ConversationStore {
    * the last 400 characters of others, with their full length in `chars`. A conversation without
    * messages is left out. One step of a task's reading (extraction-input.ts `readWindow`: while
    * the `user_chars` summed before a conversation is under `budget` and the `total_chars` under
-   * `maxChars`); `more` is the first
-   * conversation of the range left unread, null when the range was read to its end; `chars` the
-   * stored `total_chars` of the conversations read, summed.
+   * `maxChars`); `more` is the first conversation of the range left unread, null when the range
+   * was read to its end; `chars` the stored `total_chars` of the conversations read, summed.
    */
   forExtraction(
     jobId: string,

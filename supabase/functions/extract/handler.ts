@@ -12,11 +12,10 @@
  * the trimmed text; private.extract_first_messages), and skips every message whose text is
  * claimed at another place. The work grows with the export, spread over the tasks, and a retried
  * task or a continuation finds the same claims. A task reads its range from where it starts in
- * steps sized by what its reading so far turned into request text (extraction-input.ts
- * `readWindow`, `nextStep`) until its request is full, and sends one request of at most MAX_REQUEST_CHARS
- * (`taskBatch`, which `extractionPlan` also uses to count a job's requests); when the rest of the
- * range holds more, it
- * enqueues a continuation task that starts where the request stopped, so nothing is dropped and
+ * steps sized by what its reading so far turned into request text, until its request is full
+ * (extraction-input.ts `RangeReading`, which `extractionPlan` also uses to count a job's
+ * requests), and sends one request of at most MAX_REQUEST_CHARS; when the rest of the range
+ * holds more, it enqueues a continuation task that starts where the request stopped, so nothing is dropped and
  * each invocation's work stays bounded whatever the range holds. Facts are attributed to the
  * conversation whose sent text shares the most words with them, stored on its first chunk. A
  * request whose reply stays unusable yields no facts and is counted (`failed`); provider errors
@@ -35,16 +34,11 @@ import {
   continuation,
   CONVERSATIONS_PER_TASK,
   type Cursor,
-  type ExtractionBatch,
   firstPersonMessages,
   type InputStats,
-  nextStep,
-  READ_LIMIT_CHARS,
-  READ_STEP_CHARS,
+  RangeReading,
   skipUnlessKept,
   type SourceConversation,
-  taskBatch,
-  userCharsFrom,
 } from "../../../shared/processors/extraction-input.ts";
 import { factsPrompt } from "../../../shared/processors/prompts.ts";
 import { type FactSet, FactsSchema } from "../../../shared/processors/schemas.ts";
@@ -117,21 +111,18 @@ export const extractStage = (llm: LlmProvider): TwoPhaseStoreStage<Prepared | nu
   async prepare(task, { store }) {
     if (task.task_key === "extract:start") return null;
     const p = payload(task.payload);
-    // Steps of the range until the request is full (extraction-input.ts `nextStep`). Each step's
+    // Steps of the range until the request is full (extraction-input.ts `RangeReading`). Each step's
     // repeats are claimed by themselves: a claim is job-wide, so a text of an earlier step comes
     // back claimed there.
-    const convs: SourceConversation[] = [];
     const skip: Record<string, number[]> = { ...p.skip };
-    let batch: ExtractionBatch | null, more = p.from?.conversation ?? null, budget = READ_STEP_CHARS, chars = 0;
-    do {
-      const maxChars = READ_LIMIT_CHARS - chars;
-      const step = await store.conversations.forExtraction(task.job_id, { ...p, from: more, budget, maxChars });
-      convs.push(...step.conversations);
+    const reading = new RangeReading(p.from ?? null);
+    for (let s = reading.step(); s; s = reading.step()) {
+      const step = await store.conversations.forExtraction(task.job_id, { ...p, ...s });
       if (!p.skip) Object.assign(skip, await skipRepeats(store, task.job_id, step.conversations));
-      (more = step.more, chars += step.chars);
-      batch = taskBatch(convs, skip, p.from ?? null);
-    } while ((budget = nextStep(batch, more, userCharsFrom(convs, p.from ?? null), chars)) > 0);
-    const next = continuation(batch, more);
+      reading.add(step, skip);
+    }
+    const { convs, batch } = reading;
+    const next = continuation(batch, reading.more);
     const none = { facts: [], dates: {}, results: [], failed: false, requestChars: 0 };
     if (!batch) return { ...none, input: null, next };
     if (!batch.text) return { ...none, input: batch.stats, next }; // all cut: nothing to ask
