@@ -10,7 +10,10 @@
  * - assistant turns are not the person's words (`assistant`); the tail of one is sent only as
  *   `<context>` right before a short user reply ("yes, the second one") that needs it.
  * Nothing is dropped for size: a full batch closes and the next one continues where it stopped
- * (`next`), and a message longer than a whole batch is sent in consecutive pieces.
+ * (`next`), and a message longer than a whole batch is sent in consecutive pieces. A message
+ * longer than BLOCK_CHARS is compacted in blocks ({@link messageBlocks}), each by itself, so a
+ * batch that starts inside it compacts only the blocks it takes; the cuts of each block are
+ * counted with its first piece (in `cut`, a message counts once per block that had such cuts).
  *
  * Request text format (parsed back by {@link parseExtractionInput}):
  *   <conversation id="…" date="YYYY-MM-DD" title="…">
@@ -37,11 +40,16 @@ export interface SourceConversation {
   messages: SourceMessage[];
 }
 
-/** Where a batch starts: a message of a conversation, and a character offset into its compacted text. */
+/**
+ * Where a batch starts: a message of a conversation, and a character offset into its compacted
+ * text (of block `block`, for a message compacted in blocks: {@link messageBlocks}).
+ */
 export interface Cursor {
   conversation: string;
   message: number;
   offset: number;
+  /** The message's block the offset is in; absent for its first (or only) block. */
+  block?: number;
 }
 
 export type CutReason = "duplicate" | "pasted" | "repeated" | "assistant";
@@ -187,13 +195,17 @@ function majorityKind(kinds: LineKind[]): string {
   return [...n].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "code";
 }
 
+/** A line that opens a fenced block (or, inside one, may close it), with its marker. */
+const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
+
 /**
  * The person's message with pasted material replaced by stubs. A fenced block is cut unless
  * its lines are mostly prose (a draft the person wrote stays); an unfenced run is cut when it
  * has at least 3 structured lines (one or two prose lines, e.g. comments, may sit between them),
- * or is one structured line of 300+ characters. Everything else is kept verbatim.
+ * or is one structured line of 300+ characters. Everything else is kept verbatim. `openFence`:
+ * the text starts inside a fenced block opened by that marker (a block of a longer message).
  */
-export function compactUserText(text: string): Compacted {
+export function compactUserText(text: string, openFence: string | null = null): Compacted {
   const lines = text.split("\n");
   const kinds = lines.map(lineKind);
   const out: string[] = [];
@@ -203,19 +215,23 @@ export function compactUserText(text: string): Compacted {
     stubs++;
     out.push(stub(kind, count));
   };
-  let i = 0;
+  /** A fenced block whose content starts at line `from` (its opening line, if in this text, just before); returns the line after it. */
+  const fenced = (from: number, marker: string, opened: boolean) => {
+    let j = from;
+    while (j < lines.length && !lines[j]!.trim().startsWith(marker)) j++;
+    const inner = kinds.slice(from, j).filter((k) => k !== "blank");
+    const start = opened ? from - 1 : from, end = Math.min(j + 1, lines.length);
+    const structured = inner.filter((k) => k !== "prose").length;
+    if (inner.length && structured / inner.length < 0.3) {
+      for (let k = start; k < end; k++) out.push(lines[k]!); // fenced prose: the person's own draft, kept
+    } else cut(start, end, majorityKind(inner), j - from);
+    return end;
+  };
+  let i = openFence ? fenced(0, openFence, false) : 0;
   while (i < lines.length) {
-    const fence = lines[i]!.match(/^\s*(`{3,}|~{3,})/);
+    const fence = lines[i]!.match(FENCE_LINE);
     if (fence) {
-      let j = i + 1;
-      while (j < lines.length && !lines[j]!.trim().startsWith(fence[1]!)) j++;
-      const inner = kinds.slice(i + 1, j).filter((k) => k !== "blank");
-      const end = Math.min(j + 1, lines.length);
-      const structured = inner.filter((k) => k !== "prose").length;
-      if (inner.length && structured / inner.length < 0.3) {
-        for (let k = i; k < end; k++) out.push(lines[k]!); // fenced prose: the person's own draft, kept
-      } else cut(i, end, majorityKind(inner), Math.max(j - i - 1, 0));
-      i = end;
+      i = fenced(i + 1, fence[1]!, true);
       continue;
     }
     if (kinds[i] === "blank" || kinds[i] === "prose") {
@@ -225,7 +241,7 @@ export function compactUserText(text: string): Compacted {
     }
     // A run of structured lines, allowing blank lines and at most two prose lines in a row between them.
     let j = i, last = i, gap = 0;
-    while (j < lines.length && !/^\s*(`{3,}|~{3,})/.test(lines[j]!)) {
+    while (j < lines.length && !FENCE_LINE.test(lines[j]!)) {
       const k = kinds[j]!;
       if (k === "prose") {
         if (++gap > 2) break;
@@ -241,6 +257,89 @@ export function compactUserText(text: string): Compacted {
   }
   const r = collapseRepeats(out.join("\n").trim());
   return { text: r.text, cutChars, stubs, repeatChars: r.cutChars };
+}
+
+/**
+ * Characters of a message compacted at once. Compaction costs ~0.25 us a character (a 15 MB
+ * message took 3.3–4.1 s of CPU), and each extract task that sends part of a message must compact
+ * the part it sends: a longer message is compacted in blocks of at most this size
+ * ({@link messageBlocks}), so a task's compaction stays ~60 ms whatever the message's size.
+ */
+export const BLOCK_CHARS = 256_000;
+
+/** A block of a long message: `text.slice(start, end)`, starting inside a fenced block opened by `fence` when set. */
+export interface MessageBlock {
+  start: number;
+  end: number;
+  fence: string | null;
+}
+
+/** Leading whitespace of a line (not crossing its end), as `String.trim` removes it. */
+const LEADING = /[^\S\n]*/y;
+/** A fence marker opening the line at lastIndex, as {@link FENCE_LINE} matches it on the line alone. */
+const FENCE_AT = /[^\S\n]*(`{3,}|~{3,})/y;
+
+/** Whether a fenced block is open after the line starting at `at`, given `fence` before it (compactUserText's rule). */
+function fenceAfter(text: string, at: number, fence: string | null): string | null {
+  if (fence) {
+    LEADING.lastIndex = at;
+    LEADING.test(text);
+    return text.startsWith(fence, LEADING.lastIndex) ? null : fence;
+  }
+  FENCE_AT.lastIndex = at;
+  return FENCE_AT.exec(text)?.[1] ?? null;
+}
+
+/**
+ * Cuts a message into blocks of at most `size` characters, each compacted by itself: one block
+ * when it is no longer. A block ends at the start of a line in the second half of its window:
+ * preferably a paragraph's (after a blank line) outside fenced blocks, so a paste or a run of
+ * log lines is seen whole where it fits; else any line's outside fenced blocks; else any line's;
+ * else at the last space there, within a line; else at `size` (never between a surrogate pair).
+ * A block starting inside a fenced block carries its marker, as compaction of the whole text
+ * would have seen it. Deterministic, so a task resuming at block N finds the same blocks; one
+ * pass over the text.
+ */
+export function messageBlocks(text: string, size = BLOCK_CHARS): MessageBlock[] {
+  if (text.length <= size) return [{ start: 0, end: text.length, fence: null }];
+  const blocks: MessageBlock[] = [];
+  let start = 0, startFence: string | null = null;
+  // Where the block may end, best first (the last such line start in the window's second half).
+  let paraCut = -1, closedCut = -1, anyCut = -1, anyFence: string | null = null;
+  let fence: string | null = null, eol = -1, prevBlank = false;
+  for (let pos = 0; text.length - start > size;) {
+    // `pos` starts a line (or the rest of one cut within), with `fence` open before it.
+    if (eol < pos) eol = (text.indexOf("\n", pos) + 1 || text.length + 1) - 1;
+    const next = eol + 1;
+    if (pos > start + size / 2) {
+      (anyCut = pos, anyFence = fence);
+      if (fence === null) (closedCut = pos, prevBlank && (paraCut = pos));
+    }
+    const after = fenceAfter(text, pos, fence);
+    if (next <= start + size) {
+      LEADING.lastIndex = pos;
+      LEADING.test(text);
+      (prevBlank = LEADING.lastIndex >= eol, pos = next, fence = after);
+      continue;
+    }
+    let cut: number, cutFence: string | null = null;
+    if (paraCut > 0 || closedCut > 0) cut = paraCut > 0 ? paraCut : closedCut;
+    else if (anyCut > 0) (cut = anyCut, cutFence = anyFence);
+    else {
+      // No line starts in the window's second half: cut this line, at a space if one is there.
+      const sp = text.lastIndexOf(" ", start + size - 1);
+      cut = sp >= Math.max(pos, start + size / 2) ? sp + 1 : start + size;
+      const c = text.charCodeAt(cut - 1);
+      if (cut === start + size && c >= 0xd800 && c <= 0xdbff) cut--;
+      cutFence = after;
+    }
+    blocks.push({ start, end: cut, fence: startFence });
+    if (cut < pos) eol = -1; // back to an earlier line start: its line end is found again
+    (start = cut, startFence = cutFence, pos = cut, fence = cutFence, prevBlank = false);
+    (paraCut = -1, closedCut = -1, anyCut = -1);
+  }
+  blocks.push({ start, end: text.length, fence: startFence });
+  return blocks;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,22 +447,23 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
     }">`;
     footer = "</conversation>";
     const resume = o.start && c.id === o.start.conversation ? o.start : null;
-    // What a user message at index i is after dedupe and compaction (null: not sent).
-    const sendable = (i: number): Compacted | null => {
+    // Whether the message at index i is a short reply (sent, and compacted to SHORT_REPLY_CHARS
+    // or fewer). A message compacted in blocks is long by any measure: it is not compacted here.
+    const shortReply = (i: number): boolean => {
       const m = c.messages[i];
-      if (!m || !PERSON_ROLES.has(m.role)) return null;
+      if (!m || !PERSON_ROLES.has(m.role)) return false;
       const t = m.text.trim();
-      if (!t || skip.has(i) || seen.has(t)) return null;
-      const k = compact(t);
-      return k.text ? k : null;
+      if (!t || t.length > BLOCK_CHARS || skip.has(i) || seen.has(t)) return false;
+      const n = compact(t).text.length;
+      return n > 0 && n <= SHORT_REPLY_CHARS;
     };
     for (let mi = resume?.message ?? 0; mi < c.messages.length; mi++) {
       const m = c.messages[mi]!;
       const raw = m.text.trim();
-      const first = !(resume && mi === resume.message && resume.offset > 0);
+      const at = resume && mi === resume.message ? resume : null;
+      const first = !(at && (at.offset > 0 || (at.block ?? 0) > 0));
       if (!PERSON_ROLES.has(m.role)) {
-        const next = sendable(mi + 1);
-        const ctx = next && next.text.length <= SHORT_REPLY_CHARS ? excerpt(m.text).length : 0;
+        const ctx = shortReply(mi + 1) ? excerpt(m.text).length : 0;
         stats.cut.assistant.messages++;
         stats.cut.assistant.chars += Math.max(0, (m.chars ?? m.text.length) - ctx);
         continue;
@@ -375,57 +475,70 @@ export function buildExtractionBatches(convs: SourceConversation[], o: BuildOpti
         continue;
       }
       seen.add(raw);
-      const k = compact(raw);
-      if (!k.text) continue;
+      const blocks = messageBlocks(raw);
       const prev = c.messages[mi - 1];
-      const ctx = first && k.text.length <= SHORT_REPLY_CHARS && prev && !PERSON_ROLES.has(prev.role) &&
-          prev.text.trim()
-        ? `<context>${escapeData(excerpt(prev.text))}</context>`
-        : null;
-      let offset = first ? 0 : resume!.offset;
       let counted = !first;
-      while (offset < k.text.length) {
-        const ctxLen = ctx && offset === 0 ? ctx.length + 1 : 0;
-        const tail = footer.length + 1 + ctxLen + USER_TAGS + 1;
-        const fixed = (openConv === c.id ? 0 : header.length + 1) + tail;
-        const rest = escapeData(k.text.slice(offset)).length;
-        const room = maxChars - size - fixed;
-        if (rest > room && parts.length && (header.length + 1 + tail + rest <= maxChars || room < MIN_PIECE)) {
-          // Full: this batch ends here and the next one starts at this message (and offset).
-          if (!finish({ conversation: c.id, message: mi, offset })) return batches;
-          continue;
-        }
-        const end = rest <= room ? k.text.length : piece(k.text, offset, Math.max(MIN_PIECE, room));
-        if (openConv !== c.id) {
-          close();
-          parts.push(header), size += header.length + 1, openConv = c.id;
-          if (!ids.includes(c.id)) (ids.push(c.id), stats.conversations++);
-        }
-        if (ctx && offset === 0) {
-          parts.push(ctx), size += ctx.length + 1;
-          stats.context_excerpts++;
-          stats.context_chars += ctx.length - "<context></context>".length;
-        }
-        const t = k.text.slice(offset, end);
-        const block = `<user>${escapeData(t)}</user>`;
-        parts.push(block), size += block.length + 1;
-        stats.user_chars += t.length;
-        if (!counted) {
-          counted = true;
-          stats.user_messages++;
-          if (k.stubs) {
-            stats.stubs += k.stubs;
-            stats.cut.pasted.messages++;
-            stats.cut.pasted.chars += k.cutChars;
+      const startBlock = first ? 0 : at!.block ?? 0;
+      for (let bi = startBlock; bi < blocks.length; bi++) {
+        const b = blocks[bi]!;
+        const k = blocks.length === 1 ? compact(raw) : compactUserText(raw.slice(b.start, b.end), b.fence);
+        if (!k.text) continue;
+        const ctx = first && blocks.length === 1 && k.text.length <= SHORT_REPLY_CHARS && prev &&
+            !PERSON_ROLES.has(prev.role) && prev.text.trim()
+          ? `<context>${escapeData(excerpt(prev.text))}</context>`
+          : null;
+        let offset = bi === startBlock && !first ? at!.offset : 0;
+        // A block's cuts are counted with its first piece (a continuation starting within it has them counted).
+        let blockCounted = offset > 0;
+        const cursor = (offset: number): Cursor => ({
+          conversation: c.id,
+          message: mi,
+          offset,
+          ...(bi ? { block: bi } : {}),
+        });
+        while (offset < k.text.length) {
+          const ctxLen = ctx && offset === 0 ? ctx.length + 1 : 0;
+          const tail = footer.length + 1 + ctxLen + USER_TAGS + 1;
+          const fixed = (openConv === c.id ? 0 : header.length + 1) + tail;
+          const rest = escapeData(k.text.slice(offset)).length;
+          const room = maxChars - size - fixed;
+          if (rest > room && parts.length && (header.length + 1 + tail + rest <= maxChars || room < MIN_PIECE)) {
+            // Full: this batch ends here and the next one starts at this message (block and offset).
+            if (!finish(cursor(offset))) return batches;
+            continue;
           }
-          if (k.repeatChars) {
-            stats.cut.repeated.messages++;
-            stats.cut.repeated.chars += k.repeatChars;
+          const end = rest <= room ? k.text.length : piece(k.text, offset, Math.max(MIN_PIECE, room));
+          if (openConv !== c.id) {
+            close();
+            parts.push(header), size += header.length + 1, openConv = c.id;
+            if (!ids.includes(c.id)) (ids.push(c.id), stats.conversations++);
           }
+          if (ctx && offset === 0) {
+            parts.push(ctx), size += ctx.length + 1;
+            stats.context_excerpts++;
+            stats.context_chars += ctx.length - "<context></context>".length;
+          }
+          const t = k.text.slice(offset, end);
+          const block = `<user>${escapeData(t)}</user>`;
+          parts.push(block), size += block.length + 1;
+          stats.user_chars += t.length;
+          if (!counted) (counted = true, stats.user_messages++);
+          if (!blockCounted) {
+            blockCounted = true;
+            if (k.stubs) {
+              stats.stubs += k.stubs;
+              stats.cut.pasted.messages++;
+              stats.cut.pasted.chars += k.cutChars;
+            }
+            if (k.repeatChars) {
+              stats.cut.repeated.messages++;
+              stats.cut.repeated.chars += k.repeatChars;
+            }
+          }
+          userText.set(c.id, [...(userText.get(c.id) ?? []), t]);
+          offset = end;
+          if (offset < k.text.length && !finish(cursor(offset))) return batches;
         }
-        userText.set(c.id, [...(userText.get(c.id) ?? []), t]);
-        offset = end;
-        if (offset < k.text.length && !finish({ conversation: c.id, message: mi, offset })) return batches;
       }
     }
     close();

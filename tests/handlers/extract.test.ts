@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import { chunkStage } from "../../supabase/functions/chunk/handler.ts";
 import { extractStage } from "../../supabase/functions/extract/handler.ts";
-import { READ_LIMIT_CHARS } from "../../shared/processors/extraction-input.ts";
+import { BLOCK_CHARS, READ_LIMIT_CHARS } from "../../shared/processors/extraction-input.ts";
 import { MemoryStore } from "../_support/memory-store.ts";
 import { conversations } from "./_people.ts";
 
@@ -120,4 +120,37 @@ Deno.test("extract (fast): a task reads at most its limit and the next task goes
   const second = await run(first.newTasks![0]!.payload!, first.newTasks![0]!.task_key);
   assert.equal((second.result!.input as { user_messages: number }).user_messages, 2);
   assert.deepEqual(second.newTasks, [], "the range is done");
+});
+
+Deno.test("extract (fast): a message of several blocks goes out in a chain of tasks, each resuming inside its block", async () => {
+  const m = new MemoryStore();
+  const job = m.addJob("user-1");
+  // One message of ~3 blocks of the person's own paragraphs: every word of it must be sent, once.
+  const paragraphs = Array.from(
+    { length: 2_000 },
+    (_, i) => `Note ${i}: today I repotted the fig, called my brother in Lyon and read forty pages of the novel.`,
+  );
+  const text = paragraphs.join("\n\n").repeat(4);
+  assert.ok(text.length > 2.5 * BLOCK_CHARS);
+  m.addConversations(job, [{
+    ...conversations(1)[0]!,
+    id: "long",
+    messages: [{ role: "user" as const, content: text, created_at: null }],
+  }]);
+  const stage = extractStage(new OfflineProvider());
+  let payload: Record<string, unknown> | undefined = { after: null, upto: null }, key = "extract:batch:0";
+  let sent = 0, tasks = 0, blocks = new Set<number>();
+  while (payload) {
+    const t = m.task(job.id, "extract", key, payload);
+    const out = await stage.process(t, m.store, await stage.prepare(t, { store: m.store, keepLease }));
+    sent += (out.result!.input as { user_chars: number }).user_chars;
+    assert.ok(++tasks < 200, "the chain ends");
+    const next = out.newTasks?.[0];
+    ((payload = next?.payload), (key = next?.task_key ?? ""));
+    blocks.add(((payload?.from as { block?: number } | undefined)?.block) ?? 0);
+  }
+  // Blocks are trimmed at their ends, so a few whitespace characters at each boundary are not sent.
+  assert.ok(text.length - sent < 10 && sent <= text.length, `${sent} of ${text.length}`);
+  assert.ok(tasks >= text.length / 32_000, `${tasks} tasks`);
+  assert.ok(blocks.has(1) && blocks.has(2), "continuations carry the block they resume in");
 });

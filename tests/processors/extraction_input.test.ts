@@ -4,10 +4,12 @@ import assert from "node:assert/strict";
 import { OfflineProvider } from "../../shared/adapters/llm/offline.ts";
 import {
   attributeFacts,
+  BLOCK_CHARS,
   buildExtractionBatches,
   collapseRepeats,
   compactUserText,
   type ExtractionBatch,
+  messageBlocks,
   parseExtractionInput,
   type SourceConversation,
 } from "../../shared/processors/extraction-input.ts";
@@ -261,4 +263,78 @@ Deno.test("a very long line or fenced block is measured without spreading it int
   const draft = "```\n" + "A line of the draft I wrote for my sister's wedding.\n".repeat(200_000) + "```";
   const fenced = compactUserText(draft);
   assert.ok(fenced.text.startsWith("```\nA line of the draft"), "fenced prose is kept");
+});
+
+/** A long message as people paste them: paragraphs of their own, fenced code, a log run, one long line. */
+function longMessage(): { text: string; prose: string[] } {
+  const prose: string[] = [], parts: string[] = [];
+  const para = (n: number) => {
+    const lines = Array.from(
+      { length: n },
+      (_, i) => `Paragraph ${prose.length} line ${i}: I spent the evening fixing the shed and thinking about the move.`,
+    );
+    prose.push(...lines);
+    parts.push(lines.join("\n"));
+  };
+  const code = (n: number, tag: string) =>
+    parts.push(
+      "```ts\n" + Array.from({ length: n }, (_, i) => `const ${tag}_${i} = load("${i}"); // step`).join("\n") + "\n```",
+    );
+  for (let s = 0; s < 12; s++) {
+    para(300);
+    code(s === 5 ? 9_000 : 400, `zq${s}`); // section 5: a fenced paste longer than a block
+    parts.push(
+      Array.from({ length: 50 }, (_, i) => `2024-03-01 02:${String(i % 60).padStart(2, "0")}:07 WARN zqlog ${s}`).join(
+        "\n",
+      ),
+    );
+  }
+  const line = Array.from({ length: 30_000 }, (_, i) => `word${i}`).join(" "); // one line longer than a block
+  prose.push(line);
+  parts.push(line);
+  para(100);
+  return { text: parts.join("\n\n"), prose };
+}
+
+const stripStubs = (s: string) => s.replace(/\[pasted [a-z]+, \d+ lines?\]/g, " ").replace(/\s+/g, " ").trim();
+
+Deno.test("a message longer than a block is compacted block by block, as the whole would be, and resumes mid-message", () => {
+  const { text, prose } = longMessage();
+  const blocks = messageBlocks(text);
+  assert.ok(blocks.length >= 4, `${blocks.length} blocks`);
+  assert.equal(blocks[0]!.start, 0);
+  assert.equal(blocks.at(-1)!.end, text.length);
+  for (const [i, b] of blocks.entries()) {
+    assert.ok(b.end - b.start <= BLOCK_CHARS);
+    if (i) assert.equal(b.start, blocks[i - 1]!.end, "contiguous");
+  }
+  assert.ok(blocks.some((b) => b.fence === "```"), "a block starts inside the long fenced paste");
+  // Block by block, the same lines are kept and cut as when the message is compacted whole
+  // (stubs aside: a paste across a block boundary becomes one stub per block).
+  const whole = compactUserText(text);
+  const parts = blocks.map((b) => compactUserText(text.slice(b.start, b.end), b.fence));
+  assert.equal(stripStubs(parts.map((p) => p.text).join("\n")), stripStubs(whole.text));
+  assert.ok(parts.reduce((n, p) => n + p.stubs, 0) >= whole.stubs);
+
+  const convs = [
+    conv("a", [["user", "Before the long one: I live in Porto."]]),
+    conv("b", [["user", text], ["assistant", "ok"], ["user", "thanks!"]]),
+  ];
+  const all = buildExtractionBatches(convs);
+  assert.ok(all.length > 10, `${all.length} batches`);
+  for (const b of all) assert.ok(b.text.length <= 32_000);
+  const sent = sentUser(all).join(" ").replace(/\s+/g, " ");
+  for (const p of prose) assert.ok(sent.includes(p), `prose reached the requests: ${p.slice(0, 40)}`);
+  assert.ok(!sent.includes("zq"), "code and log lines are stubs");
+  const stats = all.reduce((n, b) => n + b.stats.user_messages, 0);
+  assert.equal(stats, 3, "the long message counts once");
+  assert.ok(all.some((b) => (b.next?.block ?? 0) > 0), "a cursor points into a later block");
+  // Each task builds one batch from the previous one's cursor: the same batches.
+  const chained: string[] = [];
+  for (let start = null as ExtractionBatch["next"];;) {
+    const [b] = buildExtractionBatches(convs, { start, maxBatches: 1 });
+    chained.push(b!.text);
+    if (!(start = b!.next)) break;
+  }
+  assert.deepEqual(chained, all.map((b) => b.text));
 });

@@ -54,7 +54,12 @@ const Payload = z.object({
    */
   skip: z.record(z.string(), z.array(z.number().int())).optional(),
   /** Where this task's request starts (continuations). */
-  from: z.object({ conversation: z.string(), message: z.number().int(), offset: z.number().int() }).optional(),
+  from: z.object({
+    conversation: z.string(),
+    message: z.number().int(),
+    offset: z.number().int(),
+    block: z.number().int().optional(),
+  }).optional(),
   /** Continuation number within the range. */
   part: z.number().int().optional(),
 });
