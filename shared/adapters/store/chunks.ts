@@ -81,7 +81,8 @@ export function postgresChunks(conn: Conn): ChunkStore {
         // was parsed twice (its cast to json validates it, json_to_recordset parses it again),
         // ~0.2 ms a chunk of the statement's ~0.6. The keyword document is made here, not by the
         // database (search-terms.ts says why). Booleans go as text: the driver sends a boolean
-        // array as a single boolean. The chunk a row replaces is found by its own key lookup (a
+        // array as a single boolean. The chunk a row replaces, and the current generation's chunk a
+        // re-import's row may take the vector of, are each found by their own key lookup (a
         // lateral kept a per-row probe by `offset 0`, as the surplus delete below): as a join, a new
         // import's job looked small to the planner whenever autoanalyze had last run before it grew,
         // and every batch hashed all of the job's chunks written so far, their text included (a
@@ -118,10 +119,11 @@ export function postgresChunks(conn: Conn): ChunkStore {
                insert into public.chunk_embeddings (chunk_id, job_id, user_id, model, embedding)
                select up.id, ${job.id}, ${job.user_id}, e.model, e.embedding
                  from up
-                 join public.conversation_chunks o
-                   on o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
-                  and o.job_id <> ${job.id} and o.conversation_id = up.conversation_id and o.chunk_index = up.chunk_index
-                  and o.content = up.content
+                 cross join lateral (
+                        select o.id from public.conversation_chunks o
+                         where o.job_id = (select p.generation_id from public.user_profiles p where p.user_id = ${job.user_id})
+                           and o.job_id <> ${job.id} and o.conversation_id = up.conversation_id
+                           and o.chunk_index = up.chunk_index and o.content = up.content offset 0) o
                  join public.chunk_embeddings e on e.chunk_id = o.id
                on conflict (chunk_id) do nothing`;
       }
