@@ -6,7 +6,8 @@
  * max_invocation_rss_mb (the last two from the gateway's per-invocation report), plus
  * max_invocation_rss_growth_mb (peak RSS minus the worker's RSS when the invocation started,
  * i.e. without what the runtime and earlier invocations hold) and max_invocation_heap_mb (JS heap + external buffers,
- * what the edge runtime's per-isolate memory limit counts).
+ * what the edge runtime's per-isolate memory limit counts). The job is cancelled after ingest and
+ * its user deleted with its rows.
  */
 import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys } from "../tests/_support/platform.ts";
@@ -19,10 +20,12 @@ const format = exportFormat(args.format);
 const file = await Deno.makeTempFile({ suffix: `.${format}` });
 const sql = adminDb();
 let jobId: string | undefined;
+let userId: string | undefined;
 try {
   const bytes = await writeExport(file, mb, format, args.seed, exportText(args.text));
   console.error(`generated ${file}: ${(bytes / 1048576).toFixed(1)} MB (${format}, ~${mb} MB of JSON)`);
   const user = await createUser(sql, "bench-ingest");
+  userId = user.id;
   const path = `${user.id}/${Date.now()}-export.${format}`;
   await uploadFile({ apiUrl: API_URL, token: user.token, apikey: keys.anon_key, bucket: "imports", key: path }, file);
   const before = await (await fetch(`${API_URL}/_platform/invocations`)).json() as { seq: number }[];
@@ -84,6 +87,9 @@ try {
                 (select from public.processing_jobs where id = ${jobId} and status not in ('complete', 'failed', 'cancelled'))`
       .catch(() => {});
   }
+  // And delete its user with its rows, as bench:scale does: a 1 GB run leaves ~1 GB of stored
+  // conversations that would weigh on every later run.
+  if (userId) await sql`delete from auth.users where id = ${userId}`.catch(() => {});
   await Deno.remove(file).catch(() => {});
   await sql.end();
 }
