@@ -13,7 +13,8 @@
  * histories (long answers, pasted code and logs: tools/real-text.ts); max_cpu_ms / max_rss_mb the
  * largest of the run's function invocations (gateway report); db_mb the database's growth. The
  * cost per MB must not grow with size: compare mb_per_s and db_mb / mb across runs. Each run's
- * user is deleted afterwards (with its rows), so runs do not weigh on one another.
+ * user is deleted afterwards (with its rows), and each run starts once autovacuum is idle
+ * (`quietDatabase`), so runs do not weigh on one another.
  */
 import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys, userClient } from "../tests/_support/platform.ts";
@@ -120,9 +121,27 @@ async function run(mb: number) {
   }
 }
 
+/**
+ * Waits until no autovacuum worker has run for 10 s (at most 5 minutes): the previous run's
+ * deleted rows (a 1 GB run leaves ~1 GB to vacuum) are otherwise vacuumed beside the next import,
+ * which then measured 195-203 s at 1 GB against 150-156 s on a quiet database.
+ */
+async function quietDatabase() {
+  const t0 = performance.now();
+  for (let quiet = 0; quiet < 5 && performance.now() - t0 < 300_000;) {
+    const [r] = await sql`select count(*)::int as n from pg_stat_activity where query like 'autovacuum:%'`;
+    quiet = r!.n ? 0 : quiet + 1;
+    await new Promise((res) => setTimeout(res, 2_000));
+  }
+  console.error(`database quiet after ${round((performance.now() - t0) / 1000)} s`);
+}
+
 try {
   const runs = [];
-  for (const mb of sizes) runs.push(await run(mb));
+  for (const mb of sizes) {
+    await quietDatabase();
+    runs.push(await run(mb));
+  }
   console.log(JSON.stringify({ runs, format, text, until: args.until }));
 } finally {
   await sql.end();
