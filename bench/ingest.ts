@@ -61,6 +61,25 @@ try {
     await sql`select sum(pg_column_size(messages))::float8 / 1048576 as json_mb from public.raw_conversations
                              where job_id = ${job!.id}`;
   const json_mb = Number(stored[0]?.json_mb ?? 0);
+  // Where the slices' time went: per-phase wall and CPU summed over the ingest tasks (Phases).
+  const phases = await sql`select key as phase, sum(value::float8)::int as ms,
+                                   sum((result->'cpu_ms'->>key)::float8)::int as cpu_ms
+                              from private.job_tasks, jsonb_each_text(result->'ms')
+                             where job_id = ${job!.id} and stage = 'ingest' group by key order by key`;
+  // Conversations written by COPY and by the upsert (ids already in the import).
+  const [written] = await sql`select coalesce(sum((result->'written'->>'copied')::int), 0)::int as copied,
+                                     coalesce(sum((result->'written'->>'upserted')::int), 0)::int as upserted
+                                from private.job_tasks where job_id = ${job!.id} and stage = 'ingest'`;
+  // The slices' sequential part: each slice hands its successor off after its scan, so the
+  // time from one slice's start to the next's is the chain's link; what of it is the scan
+  // (open + scan + handoff) and what is getting the next slice running (dispatch, claim).
+  const [chain] = await sql`
+    with s as (select (result->>'started_at')::float8 as t,
+                      (result->'ms'->>'open')::float8 + (result->'ms'->>'scan')::float8 +
+                        (result->'ms'->>'handoff')::float8 as prepare
+                 from private.job_tasks where job_id = ${job!.id} and stage = 'ingest' and result ? 'started_at')
+    select count(*)::int as links, ((max(t) - min(t)) / greatest(count(*) - 1, 1))::int as mean_link_ms,
+           avg(prepare)::int as mean_prepare_ms from s`;
   console.error(
     `${row.conversation_count} conversations, ${row.message_count} messages, ${json_mb.toFixed(0)} MB stored`,
   );
@@ -78,6 +97,10 @@ try {
       ...inv.map((i) => Math.round(((i.peak_rss_mb ?? 0) - (i.start_rss_mb ?? 0)) * 10) / 10),
     ),
     max_invocation_heap_mb: Math.max(...inv.map((i) => i.heap_mb ?? 0)),
+    total_invocation_cpu_s: Math.round(inv.reduce((a, i) => a + (i.cpu_ms ?? 0), 0) / 100) / 10,
+    written,
+    chain,
+    phases: Object.fromEntries(phases.map((p) => [p.phase, { ms: p.ms, cpu_ms: p.cpu_ms }])),
   }));
 } finally {
   // Stop the job after its ingest stage (or on any exit, e.g. Ctrl-C): its later stages would

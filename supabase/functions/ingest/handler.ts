@@ -90,6 +90,7 @@ export function ingestHandler(store: ObjectStore) {
       const { job, scanned, next, ms } = prepared;
       const warnings: IngestWarning[] = [];
       let kept = 0, shaped = 0, messages = 0, kind = scanned.kind;
+      const written = { copied: 0, upserted: 0 };
       const opts = { fallbackTime: job.created_at };
       const firstOrdinal = scanned.elements[0]?.index ?? null;
       for (let i = 0; i < scanned.elements.length;) {
@@ -102,7 +103,9 @@ export function ingestHandler(store: ObjectStore) {
         const p = parseElements(scanned.elements.slice(i, j), kind, opts);
         scanned.elements.fill(RELEASED, i, j); // parsed: their bytes may go
         ms.mark("parse");
-        await upsertConversations(tx, job, p.conversations);
+        const w = await upsertConversations(tx, job, p.conversations);
+        written.copied += w.copied;
+        written.upserted += w.upserted;
         ms.mark("write");
         warnings.push(...p.warnings);
         kept += p.kept;
@@ -130,6 +133,7 @@ export function ingestHandler(store: ObjectStore) {
           format: scanned.format,
           kind,
           conversations: kept,
+          written, // by COPY, and by the upsert (ids seen before in the import)
           ...mine,
           first_ordinal: firstOrdinal,
           ...ms.report(),
