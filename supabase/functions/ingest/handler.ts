@@ -37,7 +37,7 @@ import type { IngestWarning } from "../../../shared/processors/ingest/types.ts";
  * batch), which keeps the worker under the local pool's 140 MB soft limit, so it stays warm;
  * 16 MB crossed it and every slice paid for a fresh worker.
  */
-export const SLICE_BYTES = 8 * 1024 * 1024;
+export const SLICE_BYTES = 12 * 1024 * 1024;
 
 /**
  * Slice size for data stored uncompressed (plain JSON). Its slices follow one another as a chain
