@@ -39,6 +39,8 @@ function noDelaySocket(o: { host: string[]; port: number[]; path?: string; conne
   return new Promise<net.Socket>((resolve, reject) => {
     const socket = o.path ? net.connect(o.path) : net.connect(o.port[0]!, o.host[0]!);
     socket.setNoDelay(true);
+    // As postgres.js labels its own socket: TLS takes the server name (SNI) from `host`.
+    Object.assign(socket, { host: o.host[0], port: o.port[0] });
     const fail = (e: Error) => {
       socket.destroy();
       reject(e);

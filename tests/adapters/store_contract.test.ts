@@ -72,7 +72,9 @@ function postgresHarness(tx: postgres.TransactionSql): Harness {
       await tx`set local session_replication_role = origin`;
       return await postgresStore(tx).jobs.info(String(r!.id));
     },
-    addConversations: (job, convs) => upsertConversations(tx, job, convs),
+    async addConversations(job, convs) {
+      await upsertConversations(tx, job, convs);
+    },
     async profile(userId) {
       const [p] = await tx`select generation_id, import_status from public.user_profiles where user_id = ${userId}`;
       return p ? { generation_id: p.generation_id ?? null, import_status: p.import_status ?? null } : null;

@@ -44,14 +44,19 @@ export function postgresGenerations(conn: Conn): GenerationStore {
       returning user_id`;
     if (!r) throw new PipelineError("INTERNAL", `profile write for ${userId} affected no row`);
   };
+  /**
+   * The job's row before the profile's: the order of everything that updates the job, whose
+   * trigger then updates the profile (a task completing, `cancel_job`, `retry_job`).
+   */
+  const lockJob = async (job: Pick<JobInfo, "id">) => {
+    await conn`select from public.processing_jobs where id = ${job.id} for no key update`;
+  };
   return {
     writeProfile,
     async claimFirst(job) {
-      // The job's row before the profile's: the order of a task completing beside this one (its
-      // counters update the job, whose trigger then updates the profile). The quick pass, which
-      // runs beside ingest, took the profile first and deadlocked with completing ingest slices,
-      // and its retry held quick_ready back (24 s instead of 5 on a 1 GB import).
-      await conn`select from public.processing_jobs where id = ${job.id} for no key update`;
+      // The quick pass, which runs beside ingest, took the profile first and deadlocked with
+      // completing ingest slices, and its retry held quick_ready back (24 s instead of 5 on 1 GB).
+      await lockJob(job);
       const [r] =
         await conn`insert into public.user_profiles (user_id, generation_id) values (${job.user_id}, ${job.id})
         on conflict (user_id) do update set generation_id = coalesce(public.user_profiles.generation_id, excluded.generation_id)
@@ -59,6 +64,9 @@ export function postgresGenerations(conn: Conn): GenerationStore {
       return r?.mine === true;
     },
     async swap(job, fields) {
+      // Finalize took the profile first and deadlocked with a `cancel_job` of the same import
+      // arriving as it finished (the cancel failed with "deadlock detected").
+      await lockJob(job);
       await writeProfile(job.user_id, { ...fields, generation_id: job.id });
       const facts = await conn`delete from public.memory_facts where user_id = ${job.user_id} and job_id <> ${job.id}`;
       const chunks =
