@@ -250,6 +250,15 @@ const scenarios: Record<string, (h: Harness) => Promise<void>> = {
       index: 0,
     });
     assert.equal((await s.claimFirstMessages(job.id, [])).size, 0);
+    // A hash twice in one claim: its first candidate takes it (the claim writes each hash once).
+    const h3 = "00000000-0000-4000-8000-000000000003";
+    assert.deepEqual(
+      (await s.claimFirstMessages(job.id, [
+        { hash: h3, conversation: "c5", index: 1 },
+        { hash: h3, conversation: "c6", index: 0 },
+      ])).get(h3),
+      { conversation: "c5", index: 1 },
+    );
     const other = await h.addJob(await h.addUser());
     assert.deepEqual((await s.claimFirstMessages(other.id, [{ hash: h1, conversation: "d1", index: 0 }])).get(h1), {
       conversation: "d1",
