@@ -233,25 +233,23 @@ export function postgresConversations(conn: Conn): ConversationStore {
     },
     async claimFirstMessages(jobId, candidates) {
       if (!candidates.length) return new Map();
-      // One statement claims and reads the owners. Its conflict check goes through the primary
-      // key whatever the statistics say: the table fills from empty during each import, and a
-      // separate read of the owners, planned on "nearly empty" statistics, ran a sequential scan
-      // of the table for every hash (88 ms a call, 122 s of a 1 GB import's database time).
-      // DO UPDATE (writing back the owner it found) returns the row that holds a claim, also
-      // one a concurrent task committed while this waited on it; DO NOTHING returns nothing for
-      // those. Rows in hash order, so two tasks claiming overlapping texts lock them in one
-      // order (no deadlock); one row per hash (DO UPDATE may not touch a row twice). Columns as
-      // arrays (one parse each).
-      const rows = await conn`
-        insert into private.extract_first_messages as f (job_id, hash, conversation_id, message_index)
-        select ${jobId}, x.hash, x.conversation, x.index
-          from (select distinct on (u.hash) u.hash, u.conversation, u.index
-                  from unnest(${candidates.map((c) => c.hash)}::uuid[], ${candidates.map((c) => c.conversation)}::text[],
-                              ${candidates.map((c) => c.index)}::int[]) with ordinality as u(hash, conversation, index, n)
-                 order by u.hash, u.n) x
-         order by x.hash
-        on conflict (job_id, hash) do update set conversation_id = f.conversation_id, message_index = f.message_index
-        returning f.hash::text as hash, f.conversation_id, f.message_index`;
+      // In hash order, so two tasks claiming overlapping texts take the rows' locks in one order
+      // (no deadlock); a hash given twice goes to its first candidate. The owners are read by a second statement: one whose insert waited on a
+      // concurrent claim would not see that claim in its own snapshot. Columns as arrays (one
+      // parse each, where a JSON document was parsed twice).
+      await conn`insert into private.extract_first_messages (job_id, hash, conversation_id, message_index)
+                 select ${jobId}, x.hash, x.conversation, x.index
+                   from unnest(${candidates.map((c) => c.hash)}::uuid[], ${
+        candidates.map((c) => c.conversation)
+      }::text[], ${candidates.map((c) => c.index)}::int[]) with ordinality as x(hash, conversation, index, n)
+                  order by x.hash, x.n
+                 on conflict (job_id, hash) do nothing`;
+      // One primary-key probe per hash, in a function whose plan cannot use sequential scans: the
+      // table fills from empty during each import, so its statistics describe it without this
+      // job's rows, and the planner scanned the whole table for each hash (88 ms a call, 122 s
+      // of database time at 1 GB; 20261208010000_extract_claim_owners.sql).
+      const rows = await conn`select hash::text as hash, conversation_id, message_index
+                                from private.extract_claim_owners(${jobId}, ${candidates.map((c) => c.hash)}::uuid[])`;
       return new Map(rows.map((r) => [r.hash as string, { conversation: r.conversation_id, index: r.message_index }]));
     },
   };
