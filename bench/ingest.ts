@@ -6,8 +6,11 @@
  * max_invocation_rss_mb (the last two from the gateway's per-invocation report), plus
  * max_invocation_rss_growth_mb (peak RSS minus the worker's RSS when the invocation started,
  * i.e. without what the runtime and earlier invocations hold) and max_invocation_heap_mb (JS heap + external buffers,
- * what the edge runtime's per-isolate memory limit counts). The job is cancelled after ingest and
- * its user deleted with its rows.
+ * what the edge runtime's per-isolate memory limit counts); total_invocation_cpu_s; written
+ * (conversations written by COPY and by the upsert); chain (slices, the mean time from one
+ * slice's start to the next's, and the mean of its scan part: the import's sequential path);
+ * phases (wall and CPU ms per phase, summed over the slices). The job is cancelled after ingest
+ * and its user deleted with its rows.
  */
 import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys } from "../tests/_support/platform.ts";

@@ -105,7 +105,8 @@ async function copyBatch(sp: Tx, job: ImportJob, conversations: ConversationRow[
       copyField(c.ordinal),
     ].join("\t") + "\n";
   }
-  const copy = sp`copy public.raw_conversations (user_id, conversation_id, job_id, source, title, created_at, updated_at,
+  const copy =
+    sp`copy public.raw_conversations (user_id, conversation_id, job_id, source, title, created_at, updated_at,
       model, message_count, user_message_count, assistant_message_count, user_chars, total_chars, messages, ordinal)
     from stdin`;
   // postgres.js resolves a COPY's promise with its stream (CopyInResponse), and reports how the

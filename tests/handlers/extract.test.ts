@@ -139,7 +139,8 @@ Deno.test("extract (fast): a message of several blocks goes out in a chain of ta
   }]);
   const stage = extractStage(new OfflineProvider());
   let payload: Record<string, unknown> | undefined = { after: null, upto: null }, key = "extract:batch:0";
-  let sent = 0, tasks = 0, blocks = new Set<number>();
+  let sent = 0, tasks = 0;
+  const blocks = new Set<number>();
   while (payload) {
     const t = m.task(job.id, "extract", key, payload);
     const out = await stage.process(t, m.store, await stage.prepare(t, { store: m.store, keepLease }));
