@@ -19,7 +19,7 @@
 import { exportFormat, exportText, writeExport } from "./generate-export.ts";
 import { adminDb, API_URL, createUser, keys, userClient } from "../tests/_support/platform.ts";
 import { uploadFile } from "../cli/upload.ts";
-import { benchArgs } from "./_lib.ts";
+import { benchArgs, quietDatabase } from "./_lib.ts";
 
 const args = benchArgs({ sizes: "10,100,1024,5120", format: "zip", seed: 7, until: "complete", text: "stock" });
 const sizes = args.sizes.split(",").map((s) => {
@@ -121,25 +121,10 @@ async function run(mb: number) {
   }
 }
 
-/**
- * Waits until no autovacuum worker has run for 10 s (at most 5 minutes): the previous run's
- * deleted rows (a 1 GB run leaves ~1 GB to vacuum) are otherwise vacuumed beside the next import,
- * which then measured 195-203 s at 1 GB against 150-156 s on a quiet database.
- */
-async function quietDatabase() {
-  const t0 = performance.now();
-  for (let quiet = 0; quiet < 5 && performance.now() - t0 < 300_000;) {
-    const [r] = await sql`select count(*)::int as n from pg_stat_activity where query like 'autovacuum:%'`;
-    quiet = r!.n ? 0 : quiet + 1;
-    await new Promise((res) => setTimeout(res, 2_000));
-  }
-  console.error(`database quiet after ${round((performance.now() - t0) / 1000)} s`);
-}
-
 try {
   const runs = [];
   for (const mb of sizes) {
-    await quietDatabase();
+    await quietDatabase(sql);
     runs.push(await run(mb));
   }
   console.log(JSON.stringify({ runs, format, text, until: args.until }));

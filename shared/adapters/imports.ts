@@ -1,7 +1,7 @@
 /**
- * Database access of the ingest stage: canonical conversations (upserted on (job_id,
- * conversation_id), with their ordinal in the export), skipped-conversation warnings, and the
- * import-wide totals its parallel slices add up to.
+ * Database access of the ingest stage: canonical conversations (written by COPY, or upserted on
+ * (job_id, conversation_id) when already in the import, with their ordinal in the export),
+ * skipped-conversation warnings, and the import-wide totals its parallel slices add up to.
  */
 import { messageFigures } from "../processors/sample.ts";
 import type { CanonicalConversation, IngestWarning } from "../processors/ingest/types.ts";

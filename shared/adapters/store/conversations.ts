@@ -234,9 +234,10 @@ export function postgresConversations(conn: Conn): ConversationStore {
     async claimFirstMessages(jobId, candidates) {
       if (!candidates.length) return new Map();
       // In hash order, so two tasks claiming overlapping texts take the rows' locks in one order
-      // (no deadlock); a hash given twice goes to its first candidate. The owners are read by a second statement: one whose insert waited on a
-      // concurrent claim would not see that claim in its own snapshot. Columns as arrays (one
-      // parse each, where a JSON document was parsed twice).
+      // (no deadlock); a hash given twice goes to its first candidate. The owners are read by a
+      // second statement: one whose insert waited on a concurrent claim would not see that claim
+      // in its own snapshot. Columns as arrays (one parse each, where a JSON document was parsed
+      // twice).
       await conn`insert into private.extract_first_messages (job_id, hash, conversation_id, message_index)
                  select ${jobId}, x.hash, x.conversation, x.index
                    from unnest(${candidates.map((c) => c.hash)}::uuid[], ${
